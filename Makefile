@@ -1,0 +1,17 @@
+# The two entry points of the README. Both set up what is missing first (scripts/setup.sh is idempotent).
+.PHONY: run test lint setup
+
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	.venv/bin/vpostcode demo
+
+test: setup
+	.venv/bin/python -m pytest -n 2 --dist loadfile
+	.venv/bin/ruff check vpostcode scripts tests
+	.venv/bin/mypy
+
+lint:
+	.venv/bin/ruff check vpostcode scripts tests
+	.venv/bin/mypy

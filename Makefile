@@ -7,10 +7,8 @@ setup:
 run: setup
 	.venv/bin/vpostcode demo
 
-test: setup
+test: setup lint
 	.venv/bin/python -m pytest -n 2 --dist loadfile
-	.venv/bin/ruff check vpostcode scripts tests
-	.venv/bin/mypy
 
 lint:
 	.venv/bin/ruff check vpostcode scripts tests

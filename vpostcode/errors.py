@@ -107,3 +107,57 @@ class AmbiguousError(VpostcodeError, LookupError):
     """A name that matches several units; ``details['candidates']`` lists them so the caller can choose."""
 
     slug = "ambiguous"
+
+
+class InvalidRecordError(InvalidInputError):
+    """A record handed to the store is malformed; ``details['field']`` names the offending field."""
+
+    slug = "invalid-record"
+
+
+class UnknownPointError(NotFoundError):
+    """No postal point has this id."""
+
+    slug = "unknown-point"
+
+
+class UnknownAddressError(NotFoundError):
+    """No registered address has this address code."""
+
+    slug = "unknown-address"
+
+
+class UnknownApiKeyError(NotFoundError):
+    """No API key has this key id."""
+
+    slug = "unknown-api-key"
+
+
+class ConflictError(VpostcodeError):
+    """A write that collides with existing data (a duplicate address code, a point key already taken)."""
+
+    slug = "conflict"
+
+
+class StorageError(VpostcodeError):
+    """The database refused or failed an operation for a reason that is not the caller's input."""
+
+    slug = "storage-error"
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database cannot be reached or opened; the message names the URL without its password."""
+
+    slug = "database-unavailable"
+
+
+class MissingDependencyError(VpostcodeError):
+    """An optional package that a feature needs is not installed; ``details['package']`` names it."""
+
+    slug = "missing-dependency"
+
+
+class OptimizationError(VpostcodeError):
+    """An optimisation (e.g. the site-suggestion MCLP) failed to produce any solution."""
+
+    slug = "optimization-failed"

@@ -262,14 +262,18 @@ class Gazetteer:
             lat=float(record["lat"]), lon=float(record["lon"]),
         )
 
-    def legacy_unit(self, code: str | int) -> LegacyUnit:
-        """A legacy ward by its 5-digit code (or a ward-less island district by its 3-digit code)."""
+    def legacy_unit_row(self, code: str | int) -> int:
+        """The row of a legacy ward (5-digit code) or ward-less island district (3-digit code) in ``legacy_units``."""
         text = str(code).strip()
         width = 3 if len(text) == 3 else 5
         row = self._legacy_row.get(normalize_unit_code(text, width, "a legacy ward code"))
         if row is None:
             raise UnknownLegacyUnitError(f"no legacy (2024) ward has code {text!r}", code=text)
-        return self._legacy_at(row)
+        return row
+
+    def legacy_unit(self, code: str | int) -> LegacyUnit:
+        """A legacy ward by its 5-digit code (or a ward-less island district by its 3-digit code)."""
+        return self._legacy_at(self.legacy_unit_row(code))
 
     def legacy_units_by_postcode(self, postcode: str) -> list[LegacyUnit]:
         """The legacy wards that carried a 2020 postcode (usually one)."""

@@ -1,8 +1,8 @@
 """The ``vpostcode`` command line: one program, subcommands, ``--json`` on every command that returns data.
 
 Errors are one line on stderr naming the problem and the fix, with a non-zero exit status (2 for invalid input,
-3 for something not found, 1 for missing or corrupt data); with ``--json`` the same error is also printed as a JSON
-object on stdout so that scripts can read it.
+3 for something not found, 4 for a conflict with stored data, 1 for missing or corrupt data, 70 for a bug); with
+``--json`` the same error is also printed as a JSON object on stdout so that scripts can read it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 import click
 
 from vpostcode import __version__
-from vpostcode.errors import DataError, InvalidInputError, NotFoundError, VpostcodeError
+from vpostcode.errors import ConflictError, DataError, InvalidInputError, NotFoundError, VpostcodeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_DATA, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_INTERNAL = 1, 2, 3, 70
+EXIT_DATA, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_INTERNAL = 1, 2, 3, 4, 70
 
 
 def exit_status(error: VpostcodeError) -> int:
@@ -30,6 +30,8 @@ def exit_status(error: VpostcodeError) -> int:
         return EXIT_INVALID
     if isinstance(error, NotFoundError):
         return EXIT_NOT_FOUND
+    if isinstance(error, ConflictError):
+        return EXIT_CONFLICT
     return EXIT_DATA if isinstance(error, DataError) else EXIT_INVALID
 
 
@@ -364,6 +366,14 @@ def _render_validation(result: dict[str, Any]) -> str:
     lines += [f"  suggestion: {suggestion}" for suggestion in result["suggestions"]]
     return "\n".join(lines)
 
+
+from vpostcode.cli_store import register as _register_store_commands  # noqa: E402
+
+_register_store_commands(main)
+
+from vpostcode.cli_serve import register as _register_serve  # noqa: E402
+
+_register_serve(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

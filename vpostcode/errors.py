@@ -161,3 +161,9 @@ class OptimizationError(VpostcodeError):
     """An optimisation (e.g. the site-suggestion MCLP) failed to produce any solution."""
 
     slug = "optimization-failed"
+
+
+class InconsistentAddressError(InvalidInputError):
+    """An address whose commune is not the commune its point lies in; ``details`` name both and the distance."""
+
+    slug = "inconsistent-address"

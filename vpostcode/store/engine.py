@@ -32,6 +32,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
+# pyproj must be loaded before mod_spatialite: both link PROJ, and when SpatiaLite's copy is initialised first the
+# process aborts at exit ("double free or corruption"). Importing it here fixes the order for every caller.
+import pyproj  # noqa: F401
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url

@@ -1,0 +1,1 @@
+"""Tables shipped with vpostcode as package data: the abbreviation table of typed addresses, measured confidences."""

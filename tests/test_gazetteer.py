@@ -184,3 +184,20 @@ def test_offshore_special_zones_are_present(gazetteer: Gazetteer) -> None:
     names = {gazetteer.commune(code).name_en for code in SPECIAL_ZONES_OFFSHORE}
     assert names == {"Paracel", "Spratly"}
     assert all(gazetteer.commune(code).type == "đặc khu" for code in SPECIAL_ZONES_OFFSHORE)
+
+
+def test_gazetteer_loads_in_a_process_that_opened_the_embedded_store(gazetteer: Gazetteer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SpatiaLite and GDAL's SQLite clash in one process; the gazetteer must load without GDAL (a regression)."""
+    import subprocess
+    import sys
+
+    script = (
+        "from vpostcode.store import open_store\n"
+        f"open_store('sqlite:///{tmp_path}/s.sqlite').ping()\n"
+        "from vpostcode.gazetteer import get_gazetteer\n"
+        "from vpostcode.reverse_geocode import get_reverse_geocoder\n"
+        "print(get_reverse_geocoder(get_gazetteer()).reverse(21.0285, 105.8542).commune_code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "00070"

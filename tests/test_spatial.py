@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import shapely
@@ -13,34 +11,18 @@ from pyproj import CRS, Geod, Transformer
 
 from vpostcode.crs import to_wgs84
 from vpostcode.errors import InvalidCoordinateError
+from vpostcode.gazetteer import Gazetteer
 from vpostcode.spatial import CommuneIndex, LocateResult, Match, local_metric_xy
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = (
-    ROOT / "gis_data" / "communes.parquet",
-    ROOT / "gis_data" / "current" / "communes.parquet",
-    ROOT.parent / "shared" / "data" / "communes_2025.gpkg",
-)
 GEOD = Geod(ellps="WGS84")
 SEA = [(15.0, 113.0), (10.0, 109.5), (18.0, 108.5), (8.0, 106.0)]
 ABROAD = [(13.75, 100.5), (17.97, 102.6), (25.04, 102.7), (11.55, 104.92)]  # Bangkok, Vientiane, Kunming, Phnom Penh
 
 
 @pytest.fixture(scope="session")
-def communes() -> dict[str, np.ndarray]:
-    """Codes and geometries of the 3,321 communes, in code order (GeoParquet if built, else the source gpkg)."""
-    path = next((p for p in DATA if p.exists()), None)
-    if path is None:
-        pytest.skip("no communes data (gis_data/communes.parquet or ../shared/data/communes_2025.gpkg)")
-    if path.suffix == ".parquet":
-        import geopandas as gpd
-
-        frame = gpd.read_parquet(path, columns=["code", "geometry"])
-    else:
-        import pyogrio
-
-        frame = pyogrio.read_dataframe(path, layer="communes", columns=["code"])
-    frame = frame.sort_values("code").reset_index(drop=True)
+def communes(gazetteer: Gazetteer) -> dict[str, np.ndarray]:
+    """Codes and geometries of the 3,321 communes, in code order, from the built data."""
+    frame = gazetteer.communes
     return {"code": frame["code"].to_numpy(dtype=str), "geometry": np.asarray(frame.geometry.values, dtype=object)}
 
 

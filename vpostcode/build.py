@@ -3,9 +3,11 @@
 The build is a pure function of the source files and this module's ``FORMAT_VERSION``: their fingerprint names the
 build, so a second run with unchanged sources does nothing. Each build is written into its own directory and
 published by atomically replacing the ``current`` symlink, so a run killed midway leaves the previous build in
-service. Tables are GeoParquet (geoarrow encoding, uncompressed): on this data it loads in ~0.28 s against ~0.40 s
-for the same layer as GeoPackage through pyogrio (``scripts/bench/load_format.py`` measures it), and it keeps
-non-spatial tables columnar too.
+service. Tables are GeoParquet (geoarrow encoding, uncompressed). GeoPackage was measured and not chosen: the
+7.1 M-vertex commune layer loads in 0.48 s (300 MB) as GeoPackage through pyogrio against 0.81 s (422 MB) as this
+GeoParquet, best of 5 fresh processes (``scripts/bench/load_format.py``), but reading it goes through GDAL's SQLite,
+and a process that has loaded SpatiaLite for the embedded store first (the office import, the API) then dies in
+GDAL with a segmentation fault. Parquet needs no GDAL at load time and keeps column types for every table.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Writes the built commune table as GeoPackage, GeoParquet (WKB, snappy) and GeoParquet (geoarrow, uncompressed, the
 format the build uses) to a temporary directory, then times a cold-ish read of each (best of --repeat, each in a
-fresh subprocess so caches of the Python process do not help) and prints a table.
+fresh subprocess so caches of the Python process do not help; module imports happen before the timer, as they
+do once per process in the service) and prints a table.
 
     .venv/bin/python scripts/bench/load_format.py
 """
@@ -23,7 +24,7 @@ from vpostcode.gazetteer import get_gazetteer
 READER = """
 import json, sys, time, psutil, pyarrow as pa
 pa.set_memory_pool(pa.system_memory_pool())
-import geopandas as gpd, pyogrio
+import geopandas as gpd, pyogrio, pyarrow.parquet  # the gazetteer imports pyarrow.parquet for its other tables
 path, kind = sys.argv[1], sys.argv[2]
 before = psutil.Process().memory_info().rss
 start = time.perf_counter()

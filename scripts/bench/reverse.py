@@ -45,7 +45,6 @@ from vpostcode.spatial import CommuneIndex, Match, release_free_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_CANDIDATES = (
-    ROOT / "gis_data" / "communes.parquet",
     ROOT / "gis_data" / "current" / "communes.parquet",
     ROOT.parent / "shared" / "data" / "communes_2025.gpkg",
 )
@@ -69,7 +68,7 @@ def load_communes(path: Path) -> dict[str, Any]:
     if path.suffix == ".parquet":
         frame = gpd.read_parquet(path, columns=columns)
     else:
-        frame = pyogrio.read_dataframe(path, layer="communes", columns=columns[:-1])
+        frame = pyogrio.read_dataframe(path, columns=columns[:-1])
     frame = frame.sort_values("code").reset_index(drop=True)
     return {
         "code": frame["code"].to_numpy(dtype=str),

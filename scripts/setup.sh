@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Idempotent set-up of a fresh machine: system packages (PostGIS, SpatiaLite) when run as root, the local
-# PostGIS test database, the virtual environment at .venv/ with vpostcode and its extras, and gis_data/.
+# Idempotent set-up of a fresh machine: system packages (PostGIS, SpatiaLite, Chromium for the map page's browser
+# tests, wrk for the load benchmark) when run as root, the local PostGIS test database, the virtual environment at
+# .venv/ with vpostcode and its extras, gis_data/, and the map page's front-end files from the npm registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_VERSION=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1 || true)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  want=(libsqlite3-mod-spatialite)
+  want=(libsqlite3-mod-spatialite chromium wrk)
+  command -v npm >/dev/null || want+=(nodejs npm)
   [ -n "$PG_VERSION" ] && want+=("postgresql-${PG_VERSION}-postgis-3")
   missing=()
   for pkg in "${want[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
@@ -35,3 +37,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 .venv/bin/vpostcode data build
+bash scripts/build_web.sh

@@ -1,0 +1,72 @@
+"""The coalescer: batched answers equal the scalar library call, under real concurrency, errors included."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from api.coalesce import ReverseCoalescer
+from vpostcode.errors import InvalidCoordinateError
+from vpostcode.reverse_geocode import get_reverse_geocoder
+
+
+@pytest.fixture(scope="module")
+def geocoder(gazetteer):
+    return get_reverse_geocoder()
+
+
+def test_rows_equal_the_scalar_call(geocoder) -> None:
+    rng = np.random.default_rng(11)
+    lats = np.concatenate([rng.uniform(8, 23.5, 400), rng.uniform(20.95, 21.1, 100), [21.0336, 50.0, 16.5, 10.0]])
+    lons = np.concatenate([rng.uniform(102, 117, 400), rng.uniform(105.75, 105.9, 100), [105.8144, 0.0, 112.3, 109]])
+    coalescer = ReverseCoalescer(geocoder.columns)
+    for lat, lon in zip(lats.tolist(), lons.tolist()):
+        assert coalescer.reverse(lat, lon) == geocoder.reverse(lat, lon).to_dict()
+
+
+def test_concurrent_callers_are_batched_and_each_gets_its_own_row(geocoder) -> None:
+    calls: list[int] = []
+
+    def slow_columns(lats, lons):
+        calls.append(len(lats))
+        time.sleep(0.02)  # let the other callers queue up behind the running batch
+        return geocoder.columns(lats, lons)
+
+    coalescer = ReverseCoalescer(slow_columns)
+    rng = np.random.default_rng(3)
+    points = list(zip(rng.uniform(20.95, 21.1, 64).tolist(), rng.uniform(105.75, 105.9, 64).tolist()))
+    results: dict[int, dict] = {}
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, coalescer.reverse(*points[i])))
+               for i in range(len(points))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == len(points)
+    for i, (lat, lon) in enumerate(points):
+        assert results[i] == geocoder.reverse(lat, lon).to_dict()
+    assert sum(calls) == len(points) and max(calls) > 1 and len(calls) < len(points)
+
+
+def test_a_failing_batch_fails_every_waiter_and_the_next_one_works(geocoder) -> None:
+    state = {"fail": True}
+
+    def flaky(lats, lons):
+        if state["fail"]:
+            raise RuntimeError("boom")
+        return geocoder.columns(lats, lons)
+
+    coalescer = ReverseCoalescer(flaky)
+    with pytest.raises(RuntimeError):
+        coalescer.reverse(21.0, 105.8)
+    state["fail"] = False
+    assert coalescer.reverse(21.0336, 105.8144)["commune_code"] == "00008"
+
+
+def test_invalid_coordinates_raise_the_library_error(geocoder) -> None:
+    coalescer = ReverseCoalescer(geocoder.columns)
+    with pytest.raises(InvalidCoordinateError):
+        coalescer.reverse(float("nan"), 105.0)

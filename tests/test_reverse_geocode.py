@@ -126,3 +126,9 @@ def test_communes_near_are_ordered_and_start_with_the_one_it_is_in(geocoder: Rev
     assert distances == sorted(distances)
     assert all(d <= 2_000 for d in distances)
     assert len(near) > 1
+
+
+def test_an_empty_batch_gives_an_empty_frame(geocoder: ReverseGeocoder) -> None:
+    frame = geocoder.reverse_many([], [])
+    assert len(frame) == 0
+    assert list(frame.columns) == list(RESULT_COLUMNS)

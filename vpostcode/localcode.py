@@ -83,6 +83,8 @@ class LocalCodeTable:
         bounding box (possible for points snapped to a commune from the sea).
         """
         out = np.full(len(codes), None, dtype=object)
+        if len(codes) == 0:
+            return out
         grid_rows, grid_cols, _ = codec.grid_indices_many(lats, lons)
         has = (commune_rows >= 0) & (np.char.str_len(codes) == codec.FULL_LENGTH)
         safe = np.where(has, commune_rows, 0)

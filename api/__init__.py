@@ -81,12 +81,17 @@ def _rate_limits(app: Flask, settings: Settings) -> None:
     """Flask-Limiter: the read limit on every route by IP, plus the heavy (IP) and write (API key) classes."""
     from flask_limiter import Limiter
 
+    import api.limits_storage  # noqa: F401  (registers the vpostcode-memory:// storage)
     from api.auth import rate_limit_key
     from api.errors import LIMITER_EXTENSION
     from api.routes import LIMIT_ATTRIBUTE
 
+    if settings.redis_url:
+        storage = settings.redis_url
+    else:
+        storage = "vpostcode-memory://" if settings.rate_limit_strategy == "fixed-window" else "memory://"
     limiter = Limiter(
-        _client_ip, app=app, default_limits=[settings.rate_limit_read], storage_uri=settings.redis_url or "memory://",
+        _client_ip, app=app, default_limits=[settings.rate_limit_read], storage_uri=storage,
         strategy=settings.rate_limit_strategy, headers_enabled=settings.rate_limit_headers,
         enabled=settings.rate_limits_enabled,
         key_prefix=settings.rate_limit_prefix, in_memory_fallback_enabled=bool(settings.redis_url),

@@ -339,7 +339,8 @@ FORMAT: Final = param("format", "query", {"type": "string", "enum": ["json", "ge
                       "`geojson` answers with GeoJSON (as `Accept: application/geo+json` does).")
 LIMIT: Final = param("limit", "query", {"type": "integer", "minimum": 0, "maximum": 5000, "default": 100},
                      "Most items to return.")
-OFFSET: Final = param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "Items to skip.")
+OFFSET: Final = param("offset", "query", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0},
+                      "Items to skip.")
 RADIUS_KM: Final = param("radius_km", "query", {"type": "number", "minimum": 0.1, "maximum": 100, "default": 5},
                          "A commune is served by a staffed point within this distance of its centre.")
 PROVINCE: Final = param("province", "query", {"type": "string", "maxLength": 200},

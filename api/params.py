@@ -6,10 +6,11 @@ Every failure is an ``InvalidInputError`` with ``parameter=<name>`` (a 400 whose
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Final
 
-from flask import request
+from flask import g, request
 
 from api.errors import BadRequest, BatchTooLarge, UnsupportedMediaType
 from vpostcode.errors import InvalidInputError
@@ -51,6 +52,10 @@ def required_number(name: str, *, minimum: float | None = None, maximum: float |
     value = number(name, required=True, minimum=minimum, maximum=maximum)
     assert value is not None
     return value
+
+
+MAX_OFFSET: Final = 1_000_000_000
+"""Largest ``offset`` accepted (beyond any table's size, well inside the databases' integers)."""
 
 
 def integer(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -109,15 +114,49 @@ def numbers(name: str, count: int, raw: str | None) -> tuple[float, ...] | None:
     return values
 
 
+MAX_JSON_INT: Final = 2**53
+"""Integers in a body must be exactly representable as floats: larger ones are refused, never overflowed."""
+
+
+def _json_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_JSON_INT:
+        raise ValueError(f"integer {text[:20]}... is beyond ±2^53")
+    return value
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is not finite")
+    return value
+
+
+def _json_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
 def json_body() -> Any:
-    """The request's JSON body; 415 when it is not ``application/json``, 400 when it does not parse."""
+    """The request's JSON body; 415 when it is not ``application/json``, 400 when it does not parse.
+
+    Stricter than ``json.loads``: ``NaN``/``Infinity``, numbers that overflow a double and integers beyond 2^53
+    are refused (400) rather than turned into infinities or overflow errors deep in the library; so is nesting
+    deeper than the parser's recursion limit.
+    """
     if not request.is_json:
         raise UnsupportedMediaType(
             f"the body must be application/json, got {request.mimetype or 'none'}",
             headers={"Accept-Post": "application/json"})
-    data = request.get_json(silent=True, cache=True)
-    if data is None:
-        raise BadRequest("the body is not valid JSON (UTF-8)", parameter="body")
+    cached = g.get("json_body", _MISSING)
+    if cached is not _MISSING:
+        return cached
+    raw = request.get_data(cache=True)  # 413 when over max_body_bytes
+    try:
+        data = json.loads(raw, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = str(error) if not isinstance(error, RecursionError) else "nested too deeply"
+        raise BadRequest(f"the body is not valid JSON (UTF-8): {reason[:200]}", parameter="body") from None
+    g.json_body = data
     return data
 
 

@@ -33,7 +33,7 @@ def communes() -> Response:
     province_key = params.text("province", max_length=200)
     q = params.text("q", max_length=200)
     limit = params.integer("limit", 100, minimum=0, maximum=settings().max_list_limit)
-    offset = params.integer("offset", 0, minimum=0)
+    offset = params.integer("offset", 0, minimum=0, maximum=params.MAX_OFFSET)
     tolerance = params.number("tolerance", default=0.001, minimum=0, maximum=MAX_TOLERANCE)
     assert tolerance is not None
     geo = wants_geojson()

@@ -39,7 +39,7 @@ def _id(point_id: int) -> int:
 def _page() -> tuple[int, int]:
     """The ``limit`` and ``offset`` parameters (``limit`` at most ``max_list_limit``)."""
     limit = params.integer("limit", 100, minimum=0, maximum=settings().max_list_limit)
-    return limit, params.integer("offset", 0, minimum=0)
+    return limit, params.integer("offset", 0, minimum=0, maximum=params.MAX_OFFSET)
 
 
 @bp.get("/communes/<code>/postal-points")

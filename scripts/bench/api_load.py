@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections [32]")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads [1: leave the cores to the server]")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers [cores]")
-    parser.add_argument("--server-threads", type=int, default=16, help="threads per gunicorn worker [16]")
+    parser.add_argument("--server-threads", type=int, default=8, help="threads per gunicorn worker [8]")
     parser.add_argument("--rate", type=int, default=1000, help="offered req/s of the paced /v1/reverse run [1000]")
     parser.add_argument("--points", type=int, default=20_000, help="distinct inputs per endpoint [20000]")
     parser.add_argument("--seed", type=int, default=2025)

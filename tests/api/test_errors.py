@@ -90,3 +90,12 @@ def test_large_answers_are_gzipped(client: FlaskClient) -> None:
     assert json.loads(gzip.decompress(response.data))["code"] == "00004"
     small = client.get(f"/v1/reverse?lat={HANOI[0]}&lon={HANOI[1]}", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in small.headers
+
+
+def test_bodies_are_read_strictly(client: FlaskClient) -> None:
+    """Numbers that would overflow deep in the library, NaN, and absurd nesting are 400s, never 500s."""
+    for body in (b'{"address": "x", "lat": 1' + b"0" * 400 + b', "lon": 1}', b'{"address": NaN}',
+                 b'{"address": "x", "lat": 1e999, "lon": 1}', b"[" * 100_000 + b"]" * 100_000):
+        body_problem = problem(client.post("/v1/validate", data=body, content_type="application/json"), 400)
+        assert body_problem["type"] == "/problems/bad-request"
+    problem(client.get("/v1/postal-points?offset=" + "9" * 40), 400)

@@ -36,6 +36,7 @@ def test_point_query_errors(client: FlaskClient) -> None:
     problem(client.get("/v1/postal-points?near=21,105&radius=-1"), 400)
     problem(client.get("/v1/postal-points?near=21,105&radius=10&bbox=1,2,3,4"), 400)
     problem(client.get("/v1/postal-points?staffed=maybe"), 400)
+    problem(client.get("/v1/postal-points?offset=149663876339294499121589490024448"), 400)  # never a driver overflow
     problem(client.get("/v1/postal-points/123456789"), 404, "unknown-point")
     problem(client.get("/v1/postal-points/99999999999999999999999"), 404, "unknown-point")
 

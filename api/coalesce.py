@@ -31,6 +31,7 @@ import numpy as np
 from vpostcode.errors import InvalidCoordinateError
 
 Columns = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+Single = Callable[[float, float], dict[str, Any]]
 
 MAX_BATCH: Final = 256
 LINGER_S: Final = 0.0005
@@ -77,8 +78,12 @@ def _row(columns: dict[str, np.ndarray], i: int) -> dict[str, Any]:
 class ReverseCoalescer:
     """Batches the concurrent ``reverse`` calls of one process (see the module docstring)."""
 
-    def __init__(self, columns: Columns, max_batch: int = MAX_BATCH, linger_s: float = LINGER_S) -> None:
+    def __init__(self, columns: Columns, max_batch: int = MAX_BATCH, linger_s: float = LINGER_S,
+                 single: Single | None = None) -> None:
+        """``single``, when given, answers a batch of one (the scalar library call: cheaper than ``columns``
+        on one point, and the usual case when traffic is light); it must give the same record."""
         self._columns = columns
+        self._single = single
         self._max_batch = max_batch
         self._linger_s = linger_s
         self._last_batch = 0
@@ -129,6 +134,15 @@ class ReverseCoalescer:
 
     def _answer(self, batch: list[_Job]) -> None:
         """One library call for the batch; each job gets its row or the error (never left waiting)."""
+        if len(batch) == 1 and self._single is not None:
+            job = batch[0]
+            try:
+                job.result = self._single(job.lat, job.lon)
+            except BaseException as error:
+                job.error = error
+            self.batches += 1
+            self.points += 1
+            return
         lats = np.fromiter((job.lat for job in batch), dtype=np.float64, count=len(batch))
         lons = np.fromiter((job.lon for job in batch), dtype=np.float64, count=len(batch))
         try:

@@ -119,16 +119,20 @@ class Resources:
         if found is None:
             from vpostcode.reverse_geocode import get_reverse_geocoder
 
-            columns = get_reverse_geocoder().columns
+            geocoder = get_reverse_geocoder()
             lock = self.index_lock
 
             def locked_columns(lats: Any, lons: Any) -> Any:
                 with lock:
-                    return columns(lats, lons)
+                    return geocoder.columns(lats, lons)
+
+            def locked_single(lat: float, lon: float) -> dict[str, Any]:
+                with lock:
+                    return geocoder.reverse(lat, lon).to_dict()
 
             with self._data_lock:
                 if self._coalescer is None:
-                    self._coalescer = ReverseCoalescer(locked_columns)
+                    self._coalescer = ReverseCoalescer(locked_columns, single=locked_single)
                 found = self._coalescer
         return found
 

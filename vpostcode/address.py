@@ -345,6 +345,7 @@ class AddressIndex:
         self.phrases: dict[str, list[_Unit]] = defaultdict(list)
         self.alias_keys: set[str] = set()
         self._build_records(gazetteer)
+        self._build_answers()
         self._build_provinces(gazetteer, table)
         self._build_communes(gazetteer)
         self._build_legacy(gazetteer)
@@ -419,6 +420,22 @@ class AddressIndex:
         centres = legacy[["district_code", "lat", "lon"]].groupby("district_code")[["lat", "lon"]].mean()
         self.district_centre: dict[str, tuple[float, float]] = {
             d: (float(lat), float(lon)) for d, lat, lon in zip(centres.index, centres["lat"], centres["lon"])}
+
+    def _build_answers(self) -> None:
+        """Per commune row, what every answer naming it repeats: its ``Candidate`` fields, its standard address
+        without street part, its rank among equals (population, then code); per unit, filled on first use, the
+        commune rows it converts to (``unit_rows``)."""
+        self.commune_fields: list[dict[str, Any]] = [
+            {"commune_code": code, "commune_name": name, "province_code": province,
+             "province_name": self.province_full.get(province, ""), "postal_code": postal}
+            for code, name, province, postal in zip(
+                self.commune_code, self.commune_full, self.commune_province, self.commune_postal)]
+        self.commune_standard: list[str] = [", ".join(part for part in (fields["commune_name"],
+                                                                        fields["province_name"]) if part)
+                                            for fields in self.commune_fields]
+        self.commune_order: list[tuple[int, str]] = [
+            (-population, code) for population, code in zip(self.commune_population, self.commune_code)]
+        self._unit_rows: dict[_Unit, tuple[tuple[int, str, float], ...]] = {}
 
     def _build_provinces(self, g: Gazetteer, table: dict[str, Any]) -> None:
         for code, name, name_en, full_name in g.provinces_table[
@@ -529,6 +546,29 @@ class AddressIndex:
         south, west, north, east = self.commune_bbox[row]
         return south <= lat <= north and west <= lon <= east
 
+    def unit_rows(self, unit: _Unit) -> tuple[tuple[int, str, float], ...]:
+        """``commune_rows_of`` with, for a legacy unit, each row's distance from the unit's centre (for ranking the
+        communes of a split ward: ``_OUTSIDE_BOX_M`` more when the commune's box does not hold the centre; 0 for a
+        commune or an unknown centre). Computed once per unit."""
+        rows = self._unit_rows.get(unit)
+        if rows is None:
+            found: list[tuple[int, str, float]] = []
+            for row, share in self.commune_rows_of(unit):
+                distance = 0.0
+                if unit.kind != _Kind.COMMUNE:
+                    if unit.kind == _Kind.WARD:
+                        origin = (self.legacy_lat[unit.row], self.legacy_lon[unit.row])
+                    else:
+                        origin = self.district_centre.get(unit.district, (math.nan, math.nan))
+                    distance = _haversine_m(origin[0], origin[1], self.commune_lat[row], self.commune_lon[row])
+                    if math.isnan(distance):
+                        distance = 0.0
+                    elif not self.bbox_holds(row, origin[0], origin[1]):
+                        distance += _OUTSIDE_BOX_M  # the commune's bounding box does not even hold the centre
+                found.append((row, share, distance))
+            rows = self._unit_rows[unit] = tuple(found)
+        return rows
+
     def commune_rows_of(self, unit: _Unit) -> list[tuple[int, str]]:
         """The 2025 commune rows (with share) a unit stands for: itself, its conversion, or its district's."""
         if unit.kind == _Kind.COMMUNE:
@@ -579,9 +619,14 @@ def address_index(gazetteer: Gazetteer | None = None) -> AddressIndex:
 # ======================================================================================================== tokens
 
 _GLUED = re.compile(r"^([a-z]{1,3})(\d+)$")
+_GLUED_HINT = re.compile(r"[a-z]\d")  # a letter before a digit: the text may hold a glued prefix ("p12")
 _FULL_CODE = re.compile(r"(?<![^\W_])[A-Za-z][A-Za-z0-9]{3}[ -]?[A-Za-z0-9]{3}[ -]?[A-Za-z0-9]{3}(?![^\W_])")
 _CODE_HINT = re.compile(r"[A-Za-z0-9]{4}[ -]?[A-Za-z0-9]{3}|\d{5}[ -][A-Za-z0-9]{2}")  # cheap: may be a code
 _LOCAL_CODE = re.compile(r"(?<![^\W_])(\d{5})[ -]([A-Za-z0-9]{2,9})(?![^\W_])")
+# Every character a full address code may hold, either case (``codec``: its 31 symbols, the confusables O, I, L it
+# reads as digits, and the separators): a word pair with any other letter ("Thai Nguyen": E, U) is no code, and is
+# not worth the codec's (NumPy, ~150 µs) check.
+_CODE_CHARS = frozenset("0123456789BCDFGHJKMNPQRSTVWXYZA" "OIL" "oil" "bcdfghjkmnpqrstvwxyza" " -")
 
 
 class _Tokens:
@@ -590,20 +635,22 @@ class _Tokens:
     ``seg[i]`` is the number of strong separators (commas, semicolons, brackets, new lines) before token i: a name
     never spans two segments. ``plain[i]`` is True when token i was typed without diacritics. Spans in the original
     text and accent keys are only computed when asked for (display, and names typed with diacritics).
+    ``pieces`` is None when every token is one whole word of the folded text (no glued ``P12`` was split), which
+    is the common case and lets ``span`` skip the mapping.
     """
 
     __slots__ = ("_accents", "_spans", "all_plain", "folded", "keys", "lowered", "pieces", "plain", "seg", "text")
 
     def __init__(self, text: str, folded: str, keys: list[str], lowered: list[str], seg: list[int],
-                 plain: list[bool], pieces: list[tuple[int, int, int]]) -> None:
+                 plain: list[bool], pieces: list[tuple[int, int, int]] | None, all_plain: bool) -> None:
         self.text = text
         self.folded = folded
         self.keys = keys
         self.lowered = lowered
         self.seg = seg
         self.plain = plain
-        self.pieces = pieces  # (word number, start, end within the word) of each token
-        self.all_plain = all(plain)
+        self.pieces = pieces  # (word number, start, end within the word) of each token; None: token i is word i
+        self.all_plain = all_plain
         self._accents: dict[int, str] = {}
         self._spans: list[tuple[int, int]] | None = None
 
@@ -622,6 +669,8 @@ class _Tokens:
 
     def accents(self, start: int, end: int) -> str:
         """The accent keys of tokens start..end, joined by spaces."""
+        if start + 1 == end:
+            return self.accent(start)
         return " ".join([self.accent(i) for i in range(start, end)])
 
     def is_plain(self, start: int, end: int) -> bool:
@@ -643,7 +692,10 @@ class _Tokens:
         """(start, end) of token i in the original text."""
         if self._spans is None:
             words = [m.span() for m in _FOLDED_WORD.finditer(self.folded)]
-            self._spans = [(words[w][0] + a, words[w][0] + b) for w, a, b in self.pieces]
+            if self.pieces is None:
+                self._spans = words
+            else:
+                self._spans = [(words[w][0] + a, words[w][0] + b) for w, a, b in self.pieces]
         return self._spans[i]
 
     def raw(self, start: int, end: int) -> str:
@@ -689,21 +741,54 @@ _FOLDED_WORD = re.compile(r"[^\s,]+")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
-def _tokenize(index: AddressIndex, text: str, skip: Sequence[tuple[int, int]] = ()) -> _Tokens:
-    if not text.isascii() and _COMBINING.search(text):
+def _tokenize(index: AddressIndex, text: str, skip: Sequence[tuple[int, int]] = (), nfc: bool = False) -> _Tokens:
+    """The tokens of a text (``nfc``: the caller has already brought it to NFC).
+
+    Folding and lower-casing are one ``str.translate`` each (one character per character, so that offsets hold);
+    commas split the text into segments. A letter glued to a number (``P12``, ``Q1``) is split in two when the
+    letters are a known prefix: only then are tokens and words no longer one to one (``pieces``).
+    """
+    if not nfc and not text.isascii() and _COMBINING.search(text):
         text = unicodedata.normalize("NFC", text)  # decomposed input: spans then refer to the NFC form
     shown = text
     for start, end in skip:  # blank out an address code written in the text (offsets are kept)
         text = text[:start] + " " * (end - start) + text[end:]
     folded = text.translate(_FOLD_TABLE)
     ascii_text = text.isascii()
-    lowered_text = folded if ascii_text else text.translate(_LOWER_TABLE)
+    if index.glued and _GLUED_HINT.search(folded):
+        return _tokenize_glued(index, shown, folded, folded if ascii_text else text.translate(_LOWER_TABLE))
+    variants = index.variants
+    keys: list[str] = []
+    seg: list[int] = []
+    if ascii_text:
+        for segment, part in enumerate(folded.split(",")):
+            words = part.split()
+            if words:
+                keys += [variants.get(word, word) for word in words]
+                seg += [segment] * len(words)
+        lowered = folded.split() if "," not in folded else folded.replace(",", " ").split()
+        return _Tokens(shown, folded, keys, lowered, seg, [True] * len(keys), None, True)
+    lowered = []
+    plain: list[bool] = []
+    for segment, (part, lower_part) in enumerate(zip(folded.split(","), text.translate(_LOWER_TABLE).split(","))):
+        words = part.split()
+        if words:
+            lows = lower_part.split()
+            keys += [variants.get(word, word) for word in words]
+            lowered += lows
+            plain += map(str.__eq__, words, lows)
+            seg += [segment] * len(words)
+    return _Tokens(shown, folded, keys, lowered, seg, plain, None, all(plain))
+
+
+def _tokenize_glued(index: AddressIndex, shown: str, folded: str, lowered_text: str) -> _Tokens:
+    """``_tokenize`` for a text that may hold a glued prefix (``P12``): word by word."""
     if "," in folded:
         words = folded.replace(",", " , ").split()
-        lowers = lowered_text.replace(",", " , ").split() if not ascii_text else words
+        lowers = lowered_text.replace(",", " , ").split()
     else:
         words = folded.split()
-        lowers = lowered_text.split() if not ascii_text else words
+        lowers = lowered_text.split()
     variants = index.variants
     glued_prefixes = index.glued
     keys: list[str] = []
@@ -735,7 +820,7 @@ def _tokenize(index: AddressIndex, text: str, skip: Sequence[tuple[int, int]] = 
         plain.append(is_plain)
         pieces.append((number, 0, len(key)))
         number += 1
-    return _Tokens(shown, folded, keys, lowered, seg, plain, pieces)
+    return _Tokens(shown, folded, keys, lowered, seg, plain, pieces, all(plain))
 
 
 # ======================================================================================================== matching
@@ -822,18 +907,19 @@ def _refine(tokens: _Tokens, best: list[_Hypothesis]) -> None:
     Each match learns whether its marks agree with the name (``accent_ok``: None when typed without marks), and
     units that share a folded name but not the typed marks (``Minh Quán``/``Minh Quân``) are dropped.
     """
+    if tokens.all_plain:
+        return
     for h in best:
         for match in (h.unit, h.district, h.province):
-            if match is None or match.fuzzy or tokens.all_plain:
+            if match is None or match.fuzzy:
                 continue
             # a name typed without marks in a text with marks is read as written ("Nga Thanh", not "Nga Thành")
-            plain = tokens.is_plain(match.name_start, match.end)
             typed = tokens.accents(match.name_start, match.end)
-            agree = tuple(unit for unit in match.units if unit.accent == typed)
-            if agree or not plain:
-                match.accent_ok = bool(agree)
+            agree = any(unit.accent == typed for unit in match.units)
+            if agree or not tokens.is_plain(match.name_start, match.end):
+                match.accent_ok = agree
             if match is h.unit and agree:
-                same = tuple(unit for unit in h.units if unit.accent == typed)
+                same = tuple([unit for unit in h.units if unit.accent == typed])
                 if same:
                     h.units = same
 
@@ -873,13 +959,16 @@ def _type_score(match: _Match | None, units: tuple[_Unit, ...]) -> tuple[float, 
     if match is None or match.type_word is None:
         return 0.0, units
     word = match.type_word
-    exact = tuple(unit for unit in units if unit.type_key == word.primary)
+    primary = word.primary
+    exact = tuple([unit for unit in units if unit.type_key == primary])
     if exact:
         return 4.0, exact
-    compatible = tuple(unit for unit in units if unit.type_key in word.matches)
+    matches = word.matches
+    compatible = tuple([unit for unit in units if unit.type_key in matches])
     if compatible:  # "Thị trấn X" for the 2025 "Xã X" that the town became
         return 2.0, compatible
-    same_level = tuple(unit for unit in units if unit.kind in word.levels)
+    levels = word.levels
+    same_level = tuple([unit for unit in units if unit.kind in levels])
     if same_level:
         return -12.0, same_level
     return -70.0, units
@@ -1024,22 +1113,16 @@ class _Reader:
             # a name inside a longer name of the text ("Từ Liêm" in "Quận Bắc Từ Liêm") is a weak reading, and
             # so is a name after a type word that is not its own ("Xã Trun Khánh Vĩnh": a typo in "Trung")
             base = base_score - (_SUBSUMED if match.start > widest[match.end] else 0.0) - (
-                _ORPHAN if self._orphan(match) else 0.0) - (_SKIPPED if match.end < end else 0.0)
+                _ORPHAN if match.type_word is None and self._orphan(match) else 0.0) - (
+                _SKIPPED if match.end < end else 0.0)
             low_base = base - (_REPEATED if province is not None and _repeats(match, (province.key,)) else 0.0)
-            communes: list[_Unit] = []
-            wards: list[_Unit] = []
-            districts: list[_Unit] = []
-            for unit in match.units:
-                (communes if unit.kind == _Kind.COMMUNE else wards if unit.kind == _Kind.WARD else districts).append(
-                    unit)
+            communes, wards, districts = _by_kind(match.units)
             if communes:
-                named |= self._low(match, tuple(communes), None, province, province_units, written, low_base,
-                                   "2025")
+                named |= self._low(match, communes, None, province, province_units, written, low_base, "2025")
             if wards:
-                named |= self._low(match, tuple(wards), None, province, province_units, written, low_base,
-                                   "legacy")
+                named |= self._low(match, wards, None, province, province_units, written, low_base, "legacy")
             if districts:
-                named |= self._districts(match, tuple(districts), province, province_units, written, base)
+                named |= self._districts(match, districts, province, province_units, written, base)
         if not named and province is not None:
             self._add(_Hypothesis(10.0 + base_score, "unknown", (), None, None, province, province_units))
 
@@ -1055,13 +1138,18 @@ class _Reader:
         score = 100.0 + base + type_score + (3.0 if structure == "2025" else 0.0)
         mismatch = outdated = False
         if province is not None:
-            held = [(unit, written.holds(unit)) for unit in units]
-            kept = tuple(unit for unit, how in held if how)
+            kept: list[_Unit] = []
+            outdated = True
+            for unit in units:
+                how = written.holds(unit)
+                if how:
+                    kept.append(unit)
+                    outdated = outdated and how == 2
             if kept:
-                outdated = all(how == 2 for _unit, how in held if how)
-                units = kept
+                units = tuple(kept)
                 score += 25.0 if outdated else 30.0
             else:
+                outdated = False
                 mismatch = True
                 score -= 20.0
         hypothesis = _Hypothesis(score, structure, units, match, district, province, province_units,
@@ -1118,6 +1206,21 @@ class _Reader:
             self._add(_Hypothesis(40.0 + base + district_score, "legacy", districts, None, match, province,
                                   province_units, outdated_province=outdated))
         return True
+
+
+_BY_KIND: dict[tuple[_Unit, ...], tuple[tuple[_Unit, ...], tuple[_Unit, ...], tuple[_Unit, ...]]] = {}
+
+
+def _by_kind(units: tuple[_Unit, ...]) -> tuple[tuple[_Unit, ...], tuple[_Unit, ...], tuple[_Unit, ...]]:
+    """(communes, legacy wards, the rest: districts) of the units a name carries. Memoised: the tuples of units
+    are those of the index's tables (a bounded set), so each is split once."""
+    split = _BY_KIND.get(units)
+    if split is None:
+        split = (tuple(u for u in units if u.kind == _Kind.COMMUNE), tuple(u for u in units if u.kind == _Kind.WARD),
+                 tuple(u for u in units if u.kind != _Kind.COMMUNE and u.kind != _Kind.WARD))
+        if len(_BY_KIND) < 100_000:
+            _BY_KIND[units] = split
+    return split
 
 
 def _widest(matches: list[_Match]) -> dict[int, int]:
@@ -1393,6 +1496,8 @@ def _find_code(text: str) -> _CodeInText | None:
     if not _CODE_HINT.search(text):
         return None
     for match in _FULL_CODE.finditer(text):
+        if not _CODE_CHARS.issuperset(match.group()):
+            continue
         located = _locate_code(match.group())
         if located is not None:
             return _CodeInText(located[0], match.span(), located[1], located[2], None)
@@ -1499,7 +1604,7 @@ def _analyse(index: AddressIndex, text: str) -> _Analysis:
     if not text.isascii() and _COMBINING.search(text):
         text = unicodedata.normalize("NFC", text)  # decomposed input: offsets refer to the NFC form
     code = _find_code(text)
-    tokens = _tokenize(index, text, (code.span,) if code else ())
+    tokens = _tokenize(index, text, (code.span,) if code else (), nfc=True)
     best = _best(_Reader(index, tokens).read())
     _refine(tokens, best)
     named = [h for h in best if h.unit is not None and not h.mismatch]
@@ -1608,6 +1713,8 @@ def _top_confidence(match_type: str, count: int, fuzzy_score: float) -> float:
 
 
 def _standard(index: AddressIndex, detail: dict[str, tuple[int, int, str]], row: int) -> str:
+    if not detail:
+        return index.commune_standard[row]
     parts = [detail[part][2] for part in _DETAIL_PARTS if part in detail]
     parts += [index.commune_full[row], index.province_full.get(index.commune_province[row], "")]
     return ", ".join(part for part in parts if part)
@@ -1654,32 +1761,31 @@ def _candidate_rows(index: AddressIndex, analysis: _Analysis) -> list[_Scored]:
             continue
         base_type = _hypothesis_match_type(h, analysis.tokens, index)
         for unit in h.units:
-            conversions = index.commune_rows_of(unit)
-            partial = unit.kind != _Kind.COMMUNE and (len(conversions) > 1 or (any(
-                share == "partial" for _row, share in conversions) and len(conversions) > 1))
-            for row, share in conversions:
-                match_type: MatchType = base_type
-                legacy_code: str | None = None
-                distance = 0.0
-                if unit.kind != _Kind.COMMUNE:
-                    legacy_code = unit.code
-                    if base_type != "fuzzy":
-                        match_type = "legacy_partial" if partial else "legacy_converted"
-                    if unit.kind == _Kind.WARD:
-                        origin = (index.legacy_lat[unit.row], index.legacy_lon[unit.row])
-                    else:
-                        origin = index.district_centre.get(unit.district, (math.nan, math.nan))
-                    distance = _haversine_m(origin[0], origin[1], index.commune_lat[row], index.commune_lon[row])
-                    if math.isnan(distance):
-                        distance = 0.0
-                    elif not index.bbox_holds(row, origin[0], origin[1]):
-                        distance += _OUTSIDE_BOX_M  # the commune's bounding box does not even hold the centre
+            conversions = index.unit_rows(unit)
+            if unit.kind == _Kind.COMMUNE:
+                for row, _share, distance in conversions:
+                    if row not in rows:
+                        rows[row] = _Scored(row, base_type, None, None, distance, h.fuzzy)
+                continue
+            match_type: MatchType = base_type
+            if base_type != "fuzzy":
+                match_type = "legacy_partial" if len(conversions) > 1 else "legacy_converted"
+            for row, share, distance in conversions:
                 if row not in rows:
-                    rows[row] = _Scored(row, match_type, legacy_code, share if legacy_code else None, distance,
-                                        h.fuzzy)
-    ordered = sorted(rows.values(), key=lambda s: (s.distance, -index.commune_population[s.row],
-                                                   index.commune_code[s.row]))
-    return ordered
+                    rows[row] = _Scored(row, match_type, unit.code, share, distance, h.fuzzy)
+    if len(rows) < 2:
+        return list(rows.values())
+    order = index.commune_order
+    return sorted(rows.values(), key=lambda s: (s.distance, order[s.row]))
+
+
+def _candidate(fields: dict[str, Any], **more: Any) -> Candidate:
+    """``Candidate(**fields, **more)`` (every field given), built without the frozen dataclass's ``__init__``: its
+    one ``object.__setattr__`` per field is most of the cost of an answer."""
+    candidate = object.__new__(Candidate)
+    candidate.__dict__.update(fields)
+    candidate.__dict__.update(more)
+    return candidate
 
 
 def _rank(index: AddressIndex, analysis: _Analysis, point: _PointCheck | None,
@@ -1704,11 +1810,8 @@ def _rank(index: AddressIndex, analysis: _Analysis, point: _PointCheck | None,
         lat, lon, precision = index.commune_lat[s.row], index.commune_lon[s.row], "commune"
         if code is not None and s.row in picked and point is not None and point.from_code:
             lat, lon, precision = code[1], code[2], "address_code"
-        candidates.append(Candidate(
-            commune_code=index.commune_code[s.row], commune_name=index.commune_full[s.row],
-            province_code=index.commune_province[s.row],
-            province_name=index.province_full.get(index.commune_province[s.row], ""),
-            postal_code=index.commune_postal[s.row], lat=lat, lon=lon, precision=precision,  # type: ignore[arg-type]
+        candidates.append(_candidate(
+            index.commune_fields[s.row], lat=lat, lon=lon, precision=precision,
             confidence=round(p_top if position == 0 else rest, 4), match_type=s.match_type,
             standard_address=_standard(index, analysis.detail, s.row), legacy_code=s.legacy_code, share=s.share,
         ))

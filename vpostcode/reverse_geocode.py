@@ -8,7 +8,7 @@ and the transformation applied); for a projected CRS, ``lat`` is the northing an
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
 
@@ -50,10 +50,17 @@ class ReverseResult:
     also_in: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields, the same names as the CLI's ``--json`` and the API."""
-        record = asdict(self)
+        """JSON-ready fields, the same names as the CLI's ``--json`` and the API.
+
+        Every field is a plain value already, so a shallow copy does (``asdict``'s deep copy was a sixth of the
+        cost of a single-point ``reverse``).
+        """
+        record = {name: getattr(self, name) for name in _RESULT_FIELDS}
         record["also_in"] = list(self.also_in)
         return record
+
+
+_RESULT_FIELDS: tuple[str, ...] = tuple(item.name for item in fields(ReverseResult))
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ class NearbyCommune:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return asdict(self)
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
 
 class ReverseGeocoder:

@@ -70,3 +70,38 @@ def test_invalid_coordinates_raise_the_library_error(geocoder) -> None:
     coalescer = ReverseCoalescer(geocoder.columns)
     with pytest.raises(InvalidCoordinateError):
         coalescer.reverse(float("nan"), 105.0)
+
+
+def test_a_lone_request_takes_the_scalar_call_and_a_crowd_the_batch(geocoder) -> None:
+    used: list[str] = []
+
+    def columns(lats, lons):
+        used.append(f"columns:{len(lats)}")
+        time.sleep(0.02)  # the others queue up meanwhile
+        return geocoder.columns(lats, lons)
+
+    def single(lat, lon):
+        used.append("single")
+        time.sleep(0.02)
+        return geocoder.reverse(lat, lon).to_dict()
+
+    coalescer = ReverseCoalescer(columns, single=single)
+    assert coalescer.reverse(21.0336, 105.8144) == geocoder.reverse(21.0336, 105.8144).to_dict()
+    assert used == ["single"]
+    rng = np.random.default_rng(5)
+    points = list(zip(rng.uniform(20.95, 21.1, 32).tolist(), rng.uniform(105.75, 105.9, 32).tolist()))
+    results: dict[int, dict] = {}
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, coalescer.reverse(*points[i])))
+               for i in range(len(points))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(results[i] == geocoder.reverse(*points[i]).to_dict() for i in range(len(points)))
+    assert any(call.startswith("columns:") for call in used)
+
+
+def test_the_scalar_path_raises_the_library_error(geocoder) -> None:
+    coalescer = ReverseCoalescer(geocoder.columns, single=lambda lat, lon: geocoder.reverse(lat, lon).to_dict())
+    with pytest.raises(InvalidCoordinateError):
+        coalescer.reverse(float("nan"), 105.0)

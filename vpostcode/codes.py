@@ -6,6 +6,7 @@ so that the CLI, batch files and the API all answer with the same fields.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,23 @@ _COORDINATE_ERRORS = {
 }
 
 
-def encode_point(lat: float, lon: float, length: int = codec.FULL_LENGTH) -> dict[str, Any]:
-    """A point's code, display form, cell size, and (for a full code in a commune) its commune and local code."""
+def encode_point(lat: float, lon: float, length: int = codec.FULL_LENGTH,
+                 located: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A point's code, display form, cell size, and (for a full code in a commune) its commune and local code.
+
+    ``located`` is the point's reverse-geocoding record (``ReverseResult.to_dict()`` of the same WGS84 point) when
+    the caller already has it: the service gets it batched with other requests' points, which is cheaper than
+    one more lookup here.
+    """
     code = codec.encode(lat, lon, length)
-    located = get_reverse_geocoder().reverse(lat, lon)
+    place = located if located is not None else get_reverse_geocoder().reverse(lat, lon).to_dict()
     height, width = codec.cell_degrees(length)
     cell_width, cell_height = codec.cell_size_m(height, width, lat)
     return {
         "code": code,
         "display": codec.format_code(code),
-        "local_code": located.local_code if length == codec.FULL_LENGTH else None,
-        "commune_code": located.commune_code,
+        "local_code": place["local_code"] if length == codec.FULL_LENGTH else None,
+        "commune_code": place["commune_code"],
         "lat": float(lat),
         "lon": float(lon),
         "cell_m": [round(cell_width, 3), round(cell_height, 3)],

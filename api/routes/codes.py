@@ -13,7 +13,7 @@ import pandas as pd
 from flask import Blueprint, Response
 
 from api import params
-from api.context import settings, uses_spatial_index
+from api.context import resources, settings, uses_spatial_index
 from api.respond import box_feature, collection, geojson, located_feature, ok, sanitize, wants_geojson
 from api.routes import limited
 from vpostcode import codec
@@ -24,13 +24,13 @@ bp = Blueprint("codes", __name__, url_prefix="/v1/codes")
 
 
 @bp.get("/encode")
-@uses_spatial_index
 def encode() -> Response:
     """The address code of a WGS84 point, with its display form, commune, local code and cell size."""
     lat = params.required_number("lat", minimum=-90, maximum=90)
     lon = params.required_number("lon", minimum=-180, maximum=180)
     length = params.integer("length", codec.FULL_LENGTH, minimum=codec.MIN_LENGTH, maximum=codec.FULL_LENGTH)
-    result = encode_point(lat, lon, length=length)
+    located = resources().coalescer().reverse(lat, lon)  # batched with the other requests' points (and locked)
+    result = encode_point(lat, lon, length=length, located=located)
     if wants_geojson():
         return geojson(located_feature(result, result["code"]))
     return ok(result)

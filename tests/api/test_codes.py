@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from flask.testing import FlaskClient
 
 from tests.api.conftest import HANOI, problem
@@ -22,6 +23,19 @@ def test_encode_shorter_code_and_geojson(client: FlaskClient) -> None:
                          headers={"Accept": "application/geo+json"})
     assert feature.mimetype == "application/geo+json"
     assert feature.json["geometry"] == {"type": "Point", "coordinates": [HANOI[1], HANOI[0]]}
+
+
+def test_encode_matches_the_library_everywhere(client: FlaskClient) -> None:
+    """The service takes its commune from the batched reverse geocode: still the library's answer, field for
+    field, on land, at sea and at every code length (random points in the code's domain)."""
+    rng = np.random.default_rng(7)
+    lats = rng.uniform(7.0, 24.0, 40)
+    lons = rng.uniform(102.0, 112.0, 40)
+    lengths = rng.choice([2, 4, 6, 8, 10, 10, 10], 40)
+    for lat, lon, length in zip(lats.tolist(), lons.tolist(), lengths.tolist()):
+        response = client.get(f"/v1/codes/encode?lat={lat!r}&lon={lon!r}&length={length}")
+        assert response.status_code == 200, (lat, lon, response.json)
+        assert response.json == encode_point(lat, lon, length=length), (lat, lon, length)
 
 
 def test_encode_bad_parameters_are_named(client: FlaskClient) -> None:

@@ -84,6 +84,7 @@ def _rate_limits(app: Flask, settings: Settings) -> None:
     import api.limits_storage  # noqa: F401  (registers the vpostcode-memory:// storage)
     from api.auth import rate_limit_key
     from api.errors import LIMITER_EXTENSION
+    from api.limits_memo import memoize_limit_resolution
     from api.routes import LIMIT_ATTRIBUTE
 
     if settings.redis_url:
@@ -108,6 +109,7 @@ def _rate_limits(app: Flask, settings: Settings) -> None:
         elif kind == "write":
             app.view_functions[endpoint] = cast(Any, limiter.limit(
                 settings.rate_limit_write, key_func=rate_limit_key, override_defaults=False, scope="write")(view))
+    memoize_limit_resolution(limiter)  # after every limit is registered: each endpoint's set is fixed from here on
 
 
 def _cors(app: Flask, settings: Settings) -> None:

@@ -15,7 +15,9 @@ What it does, all on loopback and bounded in time:
    connection with Lua's ``delay()`` (wrk has no constant-rate mode; this is an approximation: a slow answer
    delays that connection's next request, so tail latency is under- rather than over-stated);
 5. reports the resident memory of each worker (RSS, and PSS, which splits the pages the workers share with the
-   preloading master fairly), stops gunicorn, and prints a Markdown table (``--json`` for a file of results).
+   preloading master fairly), stops gunicorn, and prints a Markdown table (``--json`` for a file of results),
+   with the share of the machine's CPU time the hypervisor gave to other guests during each run (``steal %``,
+   from ``/proc/stat``): on a shared host, latency measured while it is high reflects the host, not the service.
 
 Run: ``.venv/bin/python scripts/bench/api_load.py [--duration 15] [--connections 32]``. Needs ``wrk``
 (``apt-get install wrk``) and the built ``gis_data/``.
@@ -172,6 +174,21 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> No
     raise SystemExit(f"the service was not ready after {timeout:.0f} s")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(all CPU time, stolen CPU time) of the machine so far, in clock ticks (0, 0 where /proc/stat is missing).
+
+    On a virtual machine, time the hypervisor gives to other guests ("steal") is time this run could not use:
+    latency measured while it is high says more about the host than about the service.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    steal = fields[7] if len(fields) > 7 else 0
+    return sum(fields[:8]), steal
+
+
 def server_cpu_seconds(master_pid: int) -> float:
     """CPU time (user + system, s) used so far by the gunicorn master and its workers."""
     import psutil
@@ -207,6 +224,7 @@ def run_wrk(base: str, requests_file: Path, script: Path, threads: int, connecti
     machine runs, unlike requests/s: ``2000 / cpu_ms`` is what two cores would serve with nothing else to do.
     """
     cpu_before = server_cpu_seconds(server_pid) if server_pid else 0.0
+    ticks_before, steal_before = machine_ticks()
     env = {**os.environ, "VPOSTCODE_REQUESTS": str(requests_file), "VPOSTCODE_PACE_MS": str(pace_ms)}
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
                base]
@@ -219,19 +237,22 @@ def run_wrk(base: str, requests_file: Path, script: Path, threads: int, connecti
             if server_pid:
                 used = server_cpu_seconds(server_pid) - cpu_before
                 result["cpu_ms_per_request"] = 1000.0 * used / max(result["requests"], 1)
+            ticks_after, steal_after = machine_ticks()
+            result["steal_pct"] = 100.0 * (steal_after - steal_before) / max(ticks_after - ticks_before, 1)
             return result
     raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
 
 
 def table(rows: list[dict[str, Any]], memory: list[dict[str, float]]) -> str:
     """The Markdown report."""
-    lines = ["| endpoint | mode | connections | req/s | p50 ms | p90 ms | p99 ms | errors | server CPU ms/req |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| endpoint | mode | connections | req/s | p50 ms | p90 ms | p99 ms | errors | server CPU ms/req "
+             "| steal % |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         cpu = row.get("cpu_ms_per_request")
         lines.append(f"| `{row['endpoint']}` | {row['mode']} | {row['connections']} | {row['rps']:,.0f} | "
                      f"{row['p50_us'] / 1000:.2f} | {row['p90_us'] / 1000:.2f} | {row['p99_us'] / 1000:.2f} | "
-                     f"{row['errors']} | {'' if cpu is None else f'{cpu:.3f}'} |")
+                     f"{row['errors']} | {'' if cpu is None else f'{cpu:.3f}'} | {row.get('steal_pct', 0.0):.1f} |")
     lines.append("")
     lines.append("| worker pid | RSS MB | PSS MB | USS MB |")
     lines.append("|---|---:|---:|---:|")

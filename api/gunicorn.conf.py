@@ -65,10 +65,3 @@ def pre_fork(server: Any, worker: Any) -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def post_fork(server: Any, worker: Any) -> None:
-    import sys
-    value = os.environ.get("VPOSTCODE_SWITCH_INTERVAL")
-    if value:
-        sys.setswitchinterval(float(value))

@@ -27,6 +27,24 @@ def test_rows_equal_the_scalar_call(geocoder) -> None:
         assert coalescer.reverse(lat, lon) == geocoder.reverse(lat, lon).to_dict()
 
 
+def _hanoi_points(seed: int, n: int) -> list[tuple[float, float]]:
+    """``n`` seeded random points around central Hà Nội."""
+    rng = np.random.default_rng(seed)
+    return list(zip(rng.uniform(20.95, 21.1, n).tolist(), rng.uniform(105.75, 105.9, n).tolist()))
+
+
+def _reverse_concurrently(coalescer: ReverseCoalescer, points: list[tuple[float, float]]) -> dict[int, dict]:
+    """Each point's answer, asked for by its own thread, all at once (so that the coalescer can batch them)."""
+    results: dict[int, dict] = {}
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, coalescer.reverse(*points[i])))
+               for i in range(len(points))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
 def test_concurrent_callers_are_batched_and_each_gets_its_own_row(geocoder) -> None:
     calls: list[int] = []
 
@@ -36,15 +54,8 @@ def test_concurrent_callers_are_batched_and_each_gets_its_own_row(geocoder) -> N
         return geocoder.columns(lats, lons)
 
     coalescer = ReverseCoalescer(slow_columns)
-    rng = np.random.default_rng(3)
-    points = list(zip(rng.uniform(20.95, 21.1, 64).tolist(), rng.uniform(105.75, 105.9, 64).tolist()))
-    results: dict[int, dict] = {}
-    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, coalescer.reverse(*points[i])))
-               for i in range(len(points))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    points = _hanoi_points(seed=3, n=64)
+    results = _reverse_concurrently(coalescer, points)
     assert len(results) == len(points)
     for i, (lat, lon) in enumerate(points):
         assert results[i] == geocoder.reverse(lat, lon).to_dict()
@@ -88,15 +99,8 @@ def test_a_lone_request_takes_the_scalar_call_and_a_crowd_the_batch(geocoder) ->
     coalescer = ReverseCoalescer(columns, single=single)
     assert coalescer.reverse(21.0336, 105.8144) == geocoder.reverse(21.0336, 105.8144).to_dict()
     assert used == ["single"]
-    rng = np.random.default_rng(5)
-    points = list(zip(rng.uniform(20.95, 21.1, 32).tolist(), rng.uniform(105.75, 105.9, 32).tolist()))
-    results: dict[int, dict] = {}
-    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, coalescer.reverse(*points[i])))
-               for i in range(len(points))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    points = _hanoi_points(seed=5, n=32)
+    results = _reverse_concurrently(coalescer, points)
     assert all(results[i] == geocoder.reverse(*points[i]).to_dict() for i in range(len(points)))
     assert any(call.startswith("columns:") for call in used)
 

@@ -21,13 +21,20 @@ RUN npm ci --no-audit --no-fund --loglevel=error \
 # ---------------------------------------------------------------------------------------------------- build
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY vpostcode ./vpostcode
 COPY api ./api
-RUN pip install ".[api,postgis]"
+COPY scripts/compile_native.py ./scripts/
+# the address reader compiled to C by mypyc, in the installed package; mypy leaves the image afterwards
+RUN pip install ".[api,postgis]" "mypy>=1.10" "setuptools>=77" \
+ && python scripts/compile_native.py \
+ && pip uninstall -y mypy
 COPY --from=sources . /sources
 RUN vpostcode data build --sources /sources --out /app/gis_data \
  && rm -rf /sources

@@ -13,14 +13,15 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vpostcode import address
 from vpostcode.address import BATCH_COLUMNS, address_index, geocode, parse, validate
+from vpostcode.address import core as address
 from vpostcode.address_variants import (
     VARIANTS,
     AddressCase,
@@ -310,6 +311,34 @@ def test_text_of_10_kb_or_more_is_refused_clearly(gazetteer: Gazetteer) -> None:
             call(long_text)
     with pytest.raises(InvalidInputError):
         geocode(12345)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("call", "kwargs", "parameter"), [
+    ("geocode", {"limit": "5"}, "limit"),
+    ("geocode", {"limit": True}, "limit"),
+    ("geocode", {"limit": 0}, "limit"),
+    ("geocode", {"lat": "north", "lon": 105.8}, "lat"),
+    ("validate", {"lat": 21.0, "lon": [105.8]}, "lon"),
+    ("validate", {"lat": False, "lon": 105.8}, "lat"),
+    ("geocode_frame", {"column": 3}, "column"),
+])
+def test_a_callers_wrong_argument_is_named(gazetteer: Gazetteer, call: str, kwargs: dict[str, Any],
+                                           parameter: str) -> None:
+    import pandas as pd
+
+    from vpostcode import address as public
+
+    first: Any = pd.DataFrame({"address": ["Phường Ba Đình, Hà Nội"]}) if call == "geocode_frame" else \
+        "Phường Ba Đình, Hà Nội"
+    with pytest.raises(InvalidInputError) as caught:
+        getattr(public, call)(first, **kwargs)
+    assert caught.value.details.get("parameter") == parameter
+
+
+def test_numbers_written_as_text_are_read_as_numbers(gazetteer: Gazetteer) -> None:
+    as_text = validate("Phường Ba Đình, Hà Nội", lat="21.0341", lon="105.8372")  # type: ignore[arg-type]
+    assert as_text.to_dict() == validate("Phường Ba Đình, Hà Nội", lat=21.0341, lon=105.8372).to_dict()
+    assert geocode("Phường Ba Đình, Hà Nội", code=None) == geocode("Phường Ba Đình, Hà Nội")
 
 
 WORDS = ["Phường", "P.", "Q1", "Quận", "Hà Nội", "Ba Đình", "12/3", "Tp.HCM", "Ngõ", "hẻm", "Xã", "Tân", "Thành",

@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from vpostcode import address, codec
+from vpostcode import codec
 from vpostcode.address import AddressIndex, Candidate, address_index, geocode
+from vpostcode.address import core as address
 from vpostcode.address_variants import VARIANTS, commune_cases, legacy_cases, office_cases, with_variants
 from vpostcode.gazetteer import Gazetteer
 
@@ -58,6 +61,23 @@ def test_the_code_prefilter_keeps_every_character_the_codec_reads() -> None:
     assert set(address._CODE_CHARS) == allowed | {char.lower() for char in allowed}
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.floats(6.0, 24.0), st.floats(102.0, 118.2), st.sampled_from(["display", "compact", "lower", "confused"]))
+def test_the_check_character_filter_keeps_every_valid_code(lat: float, lon: float, form: str) -> None:
+    code = codec.encode(lat, lon)
+    written = {"display": code, "compact": code.replace("-", ""), "lower": code.lower(),
+               "confused": code.replace("0", "O").replace("1", "l")}[form]
+    assert address._check_character_fits(written)
+    assert address._find_code(f"Số 5, {written}, Hà Nội") is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=sorted(set(codec.CHECK_ALPHABET) | set("OILoil")), min_size=10, max_size=10))
+def test_the_check_character_filter_rejects_only_invalid_codes(written: str) -> None:
+    if not address._check_character_fits(written):
+        assert not codec.is_valid(written)
+
+
 def test_a_code_in_words_that_look_like_one_is_still_found(index: AddressIndex) -> None:
     code = codec.encode(21.0285, 105.8542)
     found = address._find_code(f"Thai Nguyen {code}, Hà Nội")
@@ -69,4 +89,5 @@ def test_candidates_built_without_init_equal_the_dataclass(index: AddressIndex) 
         for candidate in geocode(text, limit=10, gazetteer=index.gazetteer):
             rebuilt = Candidate(**asdict(candidate))
             assert rebuilt == candidate and hash(rebuilt) == hash(candidate)
-            assert rebuilt.to_dict() == candidate.to_dict()
+            assert rebuilt.to_dict() == candidate.to_dict() == asdict(candidate)
+

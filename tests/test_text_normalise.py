@@ -86,3 +86,34 @@ def test_keys_never_fail_on_any_text(text: str) -> None:
     assert accent_key(key) == key
     assert "  " not in key
     assert isinstance(clean(text), str)
+
+
+# Upper case, typographic quotes and dashes, odd whitespace and control characters too: the shortcuts of ``clean``
+# and ``normalise_tones`` (tests that skip the regular expressions when they cannot apply) must not change answers.
+TYPED = st.text(
+    alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàảãáạèẻẽéẹòỏõóọùủũúụỳỷỹýỵ" "AOUYEÒÓỎÕỌÙÚỦŨỤỲÝỶỸỴÀÁÈÉQ"
+             " \t\n\u00a0\u2003,.-’‘ʼ`“”–—‐‑−\x00\x1f\u200b\ufeff",
+    max_size=60,
+)
+
+
+def _clean_by_definition(text: str) -> str:
+    import re
+
+    from vpostcode import text as module
+
+    text = module._CONTROL.sub(" ", unicodedata.normalize("NFC", text)).translate(module._QUOTES)
+    text = re.sub(r"\s+", " ", text).strip()
+    return module._DIPHTHONG_END.sub(lambda match: module._move_tone(match, CANONICAL_TONE_STYLE), text)
+
+
+@settings(max_examples=600, deadline=None)
+@given(TYPED)
+def test_clean_and_tone_shortcuts_give_the_definitions_answers(text: str) -> None:
+    assert clean(text) == _clean_by_definition(text)
+    nfc = unicodedata.normalize("NFC", text)
+    for style in ("modern", "traditional"):
+        from vpostcode import text as module
+
+        expected = module._DIPHTHONG_END.sub(lambda match, s=style: module._move_tone(match, s), nfc)  # type: ignore[misc]
+        assert normalise_tones(nfc, style) == expected  # type: ignore[arg-type]

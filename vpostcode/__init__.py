@@ -2,12 +2,16 @@
 
 The package is importable without its built data; data is loaded on first use (``vpostcode data build`` makes it).
 ``vpostcode.reverse`` and ``vpostcode.reverse_many`` are the reverse geocoder's entry points, imported lazily so
-that ``import vpostcode`` stays cheap.
+that ``import vpostcode`` stays cheap. Some modules may run compiled to C (``vpostcode._native``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from vpostcode import _native
+
+_native.install()  # a compiled module that does not match its source must not run in its place
 
 __version__ = "0.1.0"
 

@@ -45,22 +45,33 @@ _TONES = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, do
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff]")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "“": '"', "”": '"', "–": "-", "—": "-",
                          "‐": "-", "‑": "-", "−": "-"})
+_QUOTE_CHARS = re.compile("[" + "".join(re.escape(chr(code)) for code in _QUOTES) + "]")
+# A tone-marked oa/oe/uy pair: without one, tone placement has nothing to move (a cheap test before _DIPHTHONG_END).
+_TONED_PAIR = re.compile(r"[òóỏõọ][ae]|o[àáảãạèéẻẽẹ]|[ùúủũụ]y|u[ỳýỷỹỵ]")  # searched in lower case
 # A word ending in a tone-bearing oa/oe/uy diphthong (the only places where the two placements differ).
 _DIPHTHONG_END = re.compile(
     r"(?<![^\W\d_])([^\W\d_]*?)([oòóỏõọ][aàáảãạeèéẻẽẹ]|[uùúủũụ][yỳýỷỹỵ])(?![^\W_])", re.IGNORECASE
 )
 
 
+def collapse_spaces(text: str) -> str:
+    """Runs of whitespace as one space, none at the ends (``str.split`` and ``re``'s ``\\s`` agree on what
+    whitespace is)."""
+    return " ".join(text.split())
+
+
 def to_nfc(text: str) -> str:
     """Unicode NFC with whitespace collapsed: the form shown to people and stored."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    return collapse_spaces(unicodedata.normalize("NFC", text))
 
 
 def clean(text: str) -> str:
     """The tidy display form of typed text: NFC, control and zero-width characters removed, typographic quotes and
     dashes made plain, whitespace collapsed, canonical tone placement."""
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", text)).translate(_QUOTES)
-    return normalise_tones(_SPACES.sub(" ", text).strip())
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", text))
+    if _QUOTE_CHARS.search(text):
+        text = text.translate(_QUOTES)
+    return normalise_tones(collapse_spaces(text))
 
 
 def strip_diacritics(text: str) -> str:
@@ -117,6 +128,8 @@ def normalise_tones(text: str, style: ToneStyle = CANONICAL_TONE_STYLE) -> str:
     ``style="traditional"`` gives ``hòa``, ``khỏe``, ``thủy``. Case is kept; other syllables are untouched. The input
     should be NFC (``clean`` and ``accent_key`` see to it).
     """
+    if text.isascii() or not _TONED_PAIR.search(text.lower()):
+        return text
     return _DIPHTHONG_END.sub(lambda match: _move_tone(match, style), text)
 
 

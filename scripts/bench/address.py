@@ -16,7 +16,8 @@ vietnamadminunits is called as documented: ``parse_address(text)`` (mode FROM_20
 ``--calibrate`` also writes ``vpostcode/data/confidence.json``: the measured precision of vpostcode's top candidate
 per match type (fuzzy: per score band) and number of candidates, which ``geocode`` reports as ``confidence``.
 
-    .venv/bin/python scripts/bench/address.py [--n 10000] [--variants exact,typo] [--calibrate] [--no-peer]
+    .venv/bin/python scripts/bench/address.py [--n 10000] [--variants exact,typo] [--forms 2025,legacy,office]
+        [--calibrate] [--no-peer]
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def run_vpostcode(cases: Sequence[AddressCase], calibration: Calibration | None)
 
 
 def _fuzzy_score(text: str) -> float:
-    from vpostcode import address
+    from vpostcode.address import core as address
 
     index = address_index()
     analysis = address._analyse(index, text)
@@ -212,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=10_000, help="new-form and legacy base addresses each")
     parser.add_argument("--offices", type=int, default=300)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--forms", default="2025,legacy,office", help="which forms of address to run")
     parser.add_argument("--validate-samples", type=int, default=5000)
     parser.add_argument("--no-peer", action="store_true", help="skip vietnamadminunits")
     parser.add_argument("--calibrate", action="store_true", help=f"write {CONFIDENCE_PATH.name}")
@@ -227,7 +229,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if peer:
         for form in ("2025", "legacy"):  # warm up the peer (it loads its data on first use)
             peer_function(form)("Phường Ba Đình, Hà Nội")
-    cases = build_cases(gazetteer, args.n, args.offices, variants)
+    forms = {form for form in args.forms.split(",") if form}
+    cases = [case for case in build_cases(gazetteer, args.n, args.offices, variants) if case.form in forms]
     calibration = Calibration(centroids=centroid_communes(gazetteer)) if args.calibrate else None
 
     groups: dict[tuple[str, str], list[AddressCase]] = defaultdict(list)

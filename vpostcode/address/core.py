@@ -202,7 +202,11 @@ class Candidate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return asdict(self)
+        return {"commune_code": self.commune_code, "commune_name": self.commune_name,
+                "province_code": self.province_code, "province_name": self.province_name,
+                "postal_code": self.postal_code, "lat": self.lat, "lon": self.lon, "precision": self.precision,
+                "confidence": self.confidence, "match_type": self.match_type,
+                "standard_address": self.standard_address, "legacy_code": self.legacy_code, "share": self.share}
 
 
 @dataclass(frozen=True)
@@ -753,10 +757,11 @@ def _tokenize(index: AddressIndex, text: str, skip: Sequence[tuple[int, int]] = 
     shown = text
     for start, end in skip:  # blank out an address code written in the text (offsets are kept)
         text = text[:start] + " " * (end - start) + text[end:]
-    folded = text.translate(_FOLD_TABLE)
     ascii_text = text.isascii()
+    lowered_text = "" if ascii_text else text.translate(_LOWER_TABLE)
+    folded = text.translate(_FOLD_TABLE)
     if index.glued and _GLUED_HINT.search(folded):
-        return _tokenize_glued(index, shown, folded, folded if ascii_text else text.translate(_LOWER_TABLE))
+        return _tokenize_glued(index, shown, folded, folded if ascii_text else lowered_text)
     variants = index.variants
     keys: list[str] = []
     seg: list[int] = []
@@ -770,7 +775,7 @@ def _tokenize(index: AddressIndex, text: str, skip: Sequence[tuple[int, int]] = 
         return _Tokens(shown, folded, keys, lowered, seg, [True] * len(keys), None, True)
     lowered = []
     plain: list[bool] = []
-    for segment, (part, lower_part) in enumerate(zip(folded.split(","), text.translate(_LOWER_TABLE).split(","))):
+    for segment, (part, lower_part) in enumerate(zip(folded.split(","), lowered_text.split(","))):
         words = part.split()
         if words:
             lows = lower_part.split()
@@ -826,19 +831,27 @@ def _tokenize_glued(index: AddressIndex, shown: str, folded: str, lowered_text: 
 # ======================================================================================================== matching
 
 
-@dataclass(slots=True)
+# The reader's working records (_Match, _Hypothesis, _Analysis, _Scored) are plain classes with a written-out
+# ``__init__``, not dataclasses: a dataclass's generated ``__init__`` stays interpreted Python under mypyc, and the
+# reader makes several of them per address.
+
+
 class _Match:
     """A run of tokens naming units: tokens ``start..stop`` (type words included), the name ``name_start..end``."""
 
-    start: int
-    name_start: int
-    end: int
-    stop: int
-    key: str
-    units: tuple[_Unit, ...]
-    type_word: _TypeWord | None
-    accent_ok: bool | None  # None: typed without diacritics; True: marks agree; False: marks disagree
-    fuzzy: float = 0.0  # 0: exact key; else the rapidfuzz score
+    __slots__ = ("accent_ok", "end", "fuzzy", "key", "name_start", "start", "stop", "type_word", "units")
+
+    def __init__(self, start: int, name_start: int, end: int, stop: int, key: str, units: tuple[_Unit, ...],
+                 type_word: _TypeWord | None, accent_ok: bool | None, fuzzy: float = 0.0) -> None:
+        self.start = start
+        self.name_start = name_start
+        self.end = end
+        self.stop = stop
+        self.key = key
+        self.units = units
+        self.type_word = type_word
+        self.accent_ok = accent_ok  # None: typed without diacritics; True: marks agree; False: marks disagree
+        self.fuzzy = fuzzy  # 0: exact key; else the rapidfuzz score
 
 
 def _type_before(index: AddressIndex, tokens: _Tokens, position: int) -> tuple[int, _TypeWord | None]:
@@ -927,20 +940,25 @@ def _refine(tokens: _Tokens, best: list[_Hypothesis]) -> None:
 # ------------------------------------------------------------------------------------------------ hypotheses
 
 
-@dataclass(slots=True)
 class _Hypothesis:
     """One reading of the administrative part of the text."""
 
-    score: float
-    structure: Structure
-    units: tuple[_Unit, ...]  # the lowest units named (communes, wards, or a district when no ward)
-    unit: _Match | None
-    district: _Match | None
-    province: _Match | None
-    province_units: tuple[_Unit, ...] = ()
-    mismatch: bool = False  # the province written does not hold the unit
-    outdated_province: bool = False  # a legacy province name (it holds the unit through the reform)
-    fuzzy: float = 0.0
+    __slots__ = ("district", "fuzzy", "mismatch", "outdated_province", "province", "province_units", "score",
+                 "structure", "unit", "units")
+
+    def __init__(self, score: float, structure: Structure, units: tuple[_Unit, ...], unit: _Match | None,
+                 district: _Match | None, province: _Match | None, province_units: tuple[_Unit, ...] = (),
+                 mismatch: bool = False, outdated_province: bool = False, fuzzy: float = 0.0) -> None:
+        self.score = score
+        self.structure = structure
+        self.units = units  # the lowest units named (communes, wards, or a district when no ward)
+        self.unit = unit
+        self.district = district
+        self.province = province
+        self.province_units = province_units
+        self.mismatch = mismatch  # the province written does not hold the unit
+        self.outdated_province = outdated_province  # a legacy province name (it holds the unit via the reform)
+        self.fuzzy = fuzzy
 
     @property
     def start(self) -> int:
@@ -1496,7 +1514,7 @@ def _find_code(text: str) -> _CodeInText | None:
     if not _CODE_HINT.search(text):
         return None
     for match in _FULL_CODE.finditer(text):
-        if not _CODE_CHARS.issuperset(match.group()):
+        if not _CODE_CHARS.issuperset(match.group()) or not _check_character_fits(match.group()):
             continue
         located = _locate_code(match.group())
         if located is not None:
@@ -1516,6 +1534,24 @@ def _find_code(text: str) -> _CodeInText | None:
             return _CodeInText(located[0], match.span(), located[1], located[2], match.group(1))
         return _CodeInText(match.group(), match.span(), None, None, match.group(1))
     return None
+
+
+_CODE_COMPACT = str.maketrans({"O": "0", "I": "1", "L": "1", "o": "0", "i": "1", "l": "1", " ": None, "-": None})
+
+
+def _check_character_fits(written: str) -> bool:
+    """True when a full code's last character is the check character of the others (``codec.check_character``,
+    plain Python): a necessary condition, false for 30 in 31 pairs of words that merely look like a code
+    ("Binh Thanh Hoa"), which then skip the codec's NumPy decode. The codec stays the judge of the rest."""
+    from vpostcode.codec import FULL_LENGTH, check_character
+
+    compact = written.translate(_CODE_COMPACT).upper()
+    if len(compact) != FULL_LENGTH:
+        return False
+    try:
+        return check_character(compact[:-1]) == compact[-1]
+    except VpostcodeError:
+        return False
 
 
 def _locate_code(code: str) -> tuple[str, float, float] | None:
@@ -1580,12 +1616,17 @@ def _reverse(lat: float, lon: float, from_code: bool) -> _PointCheck | None:
 # ======================================================================================================== analysis
 
 
-@dataclass(slots=True)
 class _Analysis:
-    tokens: _Tokens
-    best: list[_Hypothesis]
-    detail: dict[str, tuple[int, int, str]]
-    code: _CodeInText | None
+    """What the reader made of a text: its tokens, the best readings, its street part and its address code."""
+
+    __slots__ = ("best", "code", "detail", "tokens")
+
+    def __init__(self, tokens: _Tokens, best: list[_Hypothesis], detail: dict[str, tuple[int, int, str]],
+                 code: _CodeInText | None) -> None:
+        self.tokens = tokens
+        self.best = best
+        self.detail = detail
+        self.code = code
 
 
 def _check_text(text: Any) -> str:
@@ -1743,14 +1784,19 @@ def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371008.8 * math.asin(min(1.0, math.sqrt(a)))
 
 
-@dataclass(slots=True)
 class _Scored:
-    row: int
-    match_type: MatchType
-    legacy_code: str | None
-    share: str | None
-    distance: float  # from the legacy centroid (partial conversions), for ranking
-    fuzzy: float
+    """A commune row among the candidates, with how it was found."""
+
+    __slots__ = ("distance", "fuzzy", "legacy_code", "match_type", "row", "share")
+
+    def __init__(self, row: int, match_type: MatchType, legacy_code: str | None, share: str | None,
+                 distance: float, fuzzy: float) -> None:
+        self.row = row
+        self.match_type = match_type
+        self.legacy_code = legacy_code
+        self.share = share
+        self.distance = distance  # from the legacy centroid (partial conversions), for ranking
+        self.fuzzy = fuzzy
 
 
 def _candidate_rows(index: AddressIndex, analysis: _Analysis) -> list[_Scored]:
@@ -1779,12 +1825,26 @@ def _candidate_rows(index: AddressIndex, analysis: _Analysis) -> list[_Scored]:
     return sorted(rows.values(), key=lambda s: (s.distance, order[s.row]))
 
 
-def _candidate(fields: dict[str, Any], **more: Any) -> Candidate:
-    """``Candidate(**fields, **more)`` (every field given), built without the frozen dataclass's ``__init__``: its
-    one ``object.__setattr__`` per field is most of the cost of an answer."""
+_COMPILED = not __file__.endswith(".py")
+"""True when this module runs compiled by mypyc (``scripts/compile_native.py``): its classes are then native."""
+
+
+def _candidate(fields: dict[str, Any], lat: float, lon: float, precision: Precision, confidence: float,
+               match_type: MatchType, standard_address: str, legacy_code: str | None,
+               share: str | None) -> Candidate:
+    """``Candidate(**fields, lat=lat, ...)``: a commune's fixed fields (``AddressIndex.commune_fields``) and the
+    rest. In plain Python it is built without the frozen dataclass's ``__init__``, whose one
+    ``object.__setattr__`` per field is most of the cost of an answer; compiled, ``Candidate`` is a native class
+    with no ``__dict__`` and a cheap ``__init__``, called with every field in place."""
+    if _COMPILED:
+        return Candidate(fields["commune_code"], fields["commune_name"], fields["province_code"],
+                         fields["province_name"], fields["postal_code"], lat, lon, precision, confidence,
+                         match_type, standard_address, legacy_code, share)
     candidate = object.__new__(Candidate)
-    candidate.__dict__.update(fields)
-    candidate.__dict__.update(more)
+    values = candidate.__dict__
+    values.update(fields)
+    values.update(lat=lat, lon=lon, precision=precision, confidence=confidence, match_type=match_type,
+                  standard_address=standard_address, legacy_code=legacy_code, share=share)
     return candidate
 
 
@@ -1807,14 +1867,13 @@ def _rank(index: AddressIndex, analysis: _Analysis, point: _PointCheck | None,
     rest = (1.0 - p_top) / (count - 1) if count > 1 else 0.0
     candidates: list[Candidate] = []
     for position, s in enumerate(scored):
-        lat, lon, precision = index.commune_lat[s.row], index.commune_lon[s.row], "commune"
+        precision: Precision = "commune"
+        lat, lon = index.commune_lat[s.row], index.commune_lon[s.row]
         if code is not None and s.row in picked and point is not None and point.from_code:
             lat, lon, precision = code[1], code[2], "address_code"
         candidates.append(_candidate(
-            index.commune_fields[s.row], lat=lat, lon=lon, precision=precision,
-            confidence=round(p_top if position == 0 else rest, 4), match_type=s.match_type,
-            standard_address=_standard(index, analysis.detail, s.row), legacy_code=s.legacy_code, share=s.share,
-        ))
+            index.commune_fields[s.row], lat, lon, precision, round(p_top if position == 0 else rest, 4),
+            s.match_type, _standard(index, analysis.detail, s.row), s.legacy_code, s.share))
     return candidates
 
 

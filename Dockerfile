@@ -32,7 +32,7 @@ COPY vpostcode ./vpostcode
 COPY api ./api
 COPY scripts/compile_native.py ./scripts/
 # the address reader compiled to C by mypyc, in the installed package; mypy leaves the image afterwards
-RUN pip install ".[api,postgis]" "mypy>=1.10" "setuptools>=77" \
+RUN pip install ".[api,postgis]" "mypy>=1.10" "setuptools>=69" \
  && python scripts/compile_native.py \
  && pip uninstall -y mypy
 COPY --from=sources . /sources

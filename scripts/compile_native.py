@@ -6,8 +6,9 @@ address about twice as fast, with the same code and the same answers (``tests/te
 against the source's on the real test sets). Each compiled file sits next to its source; ``_native.json`` records
 the SHA-256 of the source it came from, and ``vpostcode._native`` runs the source instead whenever the two differ.
 
-Idempotent: a module whose compiled form matches its source is left alone. Needs a C compiler and mypy; without
-them the source runs, and this script says so and exits 1 (``scripts/setup.sh`` goes on).
+Idempotent: a module whose compiled form matches its source is left alone. Works on a checkout and on an
+installed package alike (the Dockerfile compiles the installed one). Needs a C compiler, mypy and setuptools;
+without them the source runs, and this script says so and exits 1 (``scripts/setup.sh`` goes on).
 
     .venv/bin/python scripts/compile_native.py [--force] [--check] [--clean]
 """
@@ -21,9 +22,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
-from vpostcode import _native
+warnings.filterwarnings("ignore", message=".*compiled form was built from another version", category=RuntimeWarning)
+from vpostcode import _native  # noqa: E402  (after the filter: a stale compiled form is what this script fixes)
 
 
 def _remove_compiled(module: str) -> None:
@@ -46,26 +50,40 @@ def _write_manifest(entries: dict[str, str]) -> None:
     os.replace(tmp, _native.MANIFEST)
 
 
+def _python_sources(directory: str, names: list[str]) -> list[str]:
+    """``shutil.copytree``'s ignore: everything but Python sources and the folders that hold them."""
+    return [name for name in names
+            if name == "__pycache__" or not (name.endswith(".py") or (Path(directory) / name).is_dir())]
+
+
 def compile_module(module: str) -> bool:
-    """Compile one module in place with mypyc; True on success (the manifest then records its source)."""
+    """Compile one module with mypyc; True on success (the manifest then records its source).
+
+    The build runs on a copy of the package's sources in a temporary folder, so that neither the checkout nor an
+    installed package's ``site-packages`` (whose other top-level modules mypy would trip on) gets a ``build/``
+    folder; the compiled files are then copied next to the source.
+    """
     root = _native.PACKAGE_ROOT
     source = _native.source_path(module)
+    relative = source.relative_to(root)
     digest = _native.source_digest(module)
-    build = root / "build"
-    had_build = build.exists()
-    command = [sys.executable, "-m", "mypyc", "--ignore-missing-imports", str(source.relative_to(root))]
-    print(f"compile_native: {module}: {' '.join(command[1:])}", file=sys.stderr)
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True,
-                          env={**os.environ, "MYPYC_OPT_LEVEL": "3"}, check=False)
-    if not had_build:
-        shutil.rmtree(build, ignore_errors=True)
-    if done.returncode != 0 or not _native.compiled_paths(module):
-        print(done.stdout[-4000:], done.stderr[-4000:], sep="\n", file=sys.stderr)
-        _remove_compiled(module)  # never leave a compiled form that the manifest does not vouch for
-        return False
-    if _native.source_digest(module) != digest:  # edited while compiling: the result may be of either version
+    with tempfile.TemporaryDirectory(prefix="vpostcode-mypyc-") as tmp:
+        work = Path(tmp)
+        shutil.copytree(root / "vpostcode", work / "vpostcode", ignore=_python_sources)
+        command = [sys.executable, "-m", "mypyc", "--ignore-missing-imports", str(relative)]
+        print(f"compile_native: {module}: {' '.join(command[1:])}", file=sys.stderr)
+        done = subprocess.run(command, cwd=work, capture_output=True, text=True,
+                              env={**os.environ, "MYPYC_OPT_LEVEL": "3"}, check=False)
+        built = [path for path in (work / relative.parent).glob(f"{source.stem}*") if path.suffix != ".py"]
+        if done.returncode != 0 or not built:
+            print(done.stdout[-4000:], done.stderr[-4000:], sep="\n", file=sys.stderr)
+            return False
         _remove_compiled(module)
-        print(f"compile_native: {module} changed while compiling; run again", file=sys.stderr)
+        for path in built:
+            shutil.copy2(path, source.parent / path.name)
+    if not _native.compiled_paths(module) or _native.source_digest(module) != digest:
+        _remove_compiled(module)  # never leave a compiled form that the manifest does not vouch for
+        print(f"compile_native: {module} changed while compiling, or no compiled file came out", file=sys.stderr)
         return False
     entries = _native.manifest()
     entries[module] = digest

@@ -12,6 +12,10 @@ variant; for vpostcode also whether *all* the communes of a split ward come back
 
 vietnamadminunits is called as documented: ``parse_address(text)`` (mode FROM_2025) for new-form addresses and
 ``convert_address(text)`` (63 → 34 provinces) for legacy ones; its ``ward_code`` is its answer.
+For a legacy ward that the reform split, ``convert_address`` asks an online geocoder (ArcGIS, through geopy) where
+the address lies. Without internet access (as on the benchmark machines) that request fails after its DNS look-up
+and the peer answers without it: the run then takes several times its CPU time in wall-clock time, and since
+throughput is CPU time, those waits are not counted against it.
 
 ``--calibrate`` also writes ``vpostcode/data/confidence.json``: the measured precision of vpostcode's top candidate
 per match type (fuzzy: per score band) and number of candidates, which ``geocode`` reports as ``confidence``.

@@ -5,7 +5,7 @@ They check their arguments here, at the boundary, so that a caller's mistake (a 
 latitude) is an ``InvalidInputError`` naming the parameter. The reader itself is ``vpostcode.address.core`` (its
 docstring tells how it reads, ranks and calibrates): plain Python that ``scripts/compile_native.py`` compiles to C
 with mypyc when a compiler is at hand (``vpostcode._native`` loads the compiled form only while it matches the
-source), which is about twice as fast with the same answers.
+source), which is about 2.5 times as fast with the same answers.
 """
 
 from __future__ import annotations

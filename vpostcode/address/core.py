@@ -1835,7 +1835,7 @@ def _candidate(fields: dict[str, Any], lat: float, lon: float, precision: Precis
     """``Candidate(**fields, lat=lat, ...)``: a commune's fixed fields (``AddressIndex.commune_fields``) and the
     rest. In plain Python it is built without the frozen dataclass's ``__init__``, whose one
     ``object.__setattr__`` per field is most of the cost of an answer; compiled, ``Candidate`` is a native class
-    with no ``__dict__`` and a cheap ``__init__``, called with every field in place."""
+    with no ``__dict__`` to fill, so its ``__init__`` is called, with every field in place."""
     if _COMPILED:
         return Candidate(fields["commune_code"], fields["commune_name"], fields["province_code"],
                          fields["province_name"], fields["postal_code"], lat, lon, precision, confidence,

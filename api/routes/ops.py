@@ -10,7 +10,7 @@ from api.errors import ServiceUnavailable, problem_types
 from api.openapi import reference, spec
 from api.respond import ok
 from api.routes import limited
-from vpostcode import __version__
+from vpostcode import __version__, _native
 
 bp = Blueprint("ops", __name__)
 
@@ -54,6 +54,7 @@ def readyz() -> Response:
                  "load_seconds": res.load_seconds},
         "database": {"backend": status.backend, "revision": status.revision,
                      "schema_current": status.schema_current, "latency_ms": status.latency_ms},
+        "native": _native.running(),  # "source" here means addresses are read at about 2.5 times the cost
     })
 
 

@@ -15,6 +15,9 @@ def test_healthz_and_readyz(client: FlaskClient) -> None:
     assert ready["status"] == "ready" and ready["database"]["schema_current"] is True
     assert ready["database"]["backend"] == "sqlite" and "url" not in ready["database"]
     assert ready["data"]["fingerprint"]
+    from vpostcode.address import core
+
+    assert ready["native"] == {"vpostcode.address.core": "source" if core.__file__.endswith(".py") else "compiled"}
 
 
 def test_readyz_is_503_when_the_database_is_down(fresh_app) -> None:

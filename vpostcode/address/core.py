@@ -1706,11 +1706,7 @@ def _parsed(analysis: _Analysis) -> ParsedAddress:
 
 
 def parse(text: str, gazetteer: Gazetteer | None = None) -> ParsedAddress:
-    """Split an address into house number, alley, street, hamlet, commune, district and province.
-
-    The administrative parts are recognised by the gazetteers' names, right to left (commas optional); the rest
-    is split by part markers. Raises ``InvalidInputError`` for non-text or text over ``MAX_TEXT_LENGTH``.
-    """
+    """``vpostcode.address.parse`` (documented there), once it has checked its arguments."""
     return _parsed(_analyse(address_index(gazetteer), text))
 
 
@@ -1957,16 +1953,7 @@ def _geocode(index: AddressIndex, analysis: _Analysis, code: str | None, lat: fl
 
 def geocode(text: str, limit: int = 5, lat: float | None = None, lon: float | None = None,
             code: str | None = None, gazetteer: Gazetteer | None = None) -> list[Candidate]:
-    """The 2025 communes an address names, best first (at most ``limit``; an empty list when none).
-
-    Each candidate carries the postal code, a location, a calibrated ``confidence`` and its ``match_type``
-    (``exact``, ``normalised``, ``fuzzy``, ``legacy_converted``, ``legacy_partial``). A legacy ward that the
-    reform split yields all the communes it went into (``legacy_partial``); a point (``lat``/``lon``) or an address
-    code (``code``, or one written in the text) picks the right one by reverse geocoding and, for a code, gives
-    the code's location (``precision="address_code"``).
-    """
-    if not isinstance(limit, int) or limit < 1:
-        raise InvalidInputError(f"limit must be a positive integer, got {limit!r}", parameter="limit")
+    """``vpostcode.address.geocode`` (documented there), once it has checked its arguments."""
     index = address_index(gazetteer)
     candidates, _named, _point = _geocode(index, _analyse(index, text), code, lat, lon)
     return candidates[:limit]
@@ -1983,11 +1970,7 @@ _ADDRESS_COLUMNS = ("address", "dia_chi", "diachi", "text", "full_address")
 
 def geocode_frame(frame: pd.DataFrame, column: str | None = None,
                   gazetteer: Gazetteer | None = None) -> pd.DataFrame:
-    """One chunk of a batch file: every input column plus ``BATCH_COLUMNS`` for the best candidate of each row.
-
-    ``column`` names the address column (default: the first of ``address``, ``dia_chi``, ``text``...). A row that
-    cannot be geocoded (empty, too long, no commune named) gets its reason in ``error``; the others go on.
-    """
+    """``vpostcode.address.geocode_frame`` (documented there), once it has checked its arguments."""
     from vpostcode.batchio import add_columns
 
     name = column or next((c for c in frame.columns if str(c).lower() in _ADDRESS_COLUMNS), None)
@@ -2160,13 +2143,7 @@ def _code_component(code: str | None, analysis: _Analysis) -> tuple[dict[str, An
 
 def validate(text: str, code: str | None = None, lat: float | None = None, lon: float | None = None,
              gazetteer: Gazetteer | None = None) -> Validation:
-    """Check an address for a checkout in one call: a verdict, each part's status, the 2025 address, suggestions.
-
-    See :class:`Validation` for the verdicts. Bad *text* never raises: empty, foreign or unrecognisable text is
-    ``invalid``, and so is a mistyped ``code`` (with the valid codes one slip away as ``suggestions``). Only a
-    non-string, text over ``MAX_TEXT_LENGTH`` or invalid coordinates raise ``InvalidInputError`` (a caller's
-    mistake, not the customer's).
-    """
+    """``vpostcode.address.validate`` (documented there), once it has checked its arguments."""
     index = address_index(gazetteer)
     analysis = _analyse(index, text)
     parsed = _parsed(analysis)

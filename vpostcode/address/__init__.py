@@ -1,11 +1,12 @@
 """Vietnamese addresses as people write them: parsing, forward geocoding, validation and old → new conversion.
 
-The public entry points: ``parse``, ``geocode``, ``validate`` and ``geocode_frame`` (one chunk of a batch file).
-They check their arguments here, at the boundary, so that a caller's mistake (a number for the text, a word for a
-latitude) is an ``InvalidInputError`` naming the parameter. The reader itself is ``vpostcode.address.core`` (its
-docstring tells how it reads, ranks and calibrates): plain Python that ``scripts/compile_native.py`` compiles to C
-with mypyc when a compiler is at hand (``vpostcode._native`` loads the compiled form only while it matches the
-source), which is about 2.5 times as fast with the same answers.
+The public entry points: ``parse``, ``geocode``, ``validate`` and ``geocode_frame`` (one chunk of a batch file);
+their answers are the records of ``vpostcode.address.answers``. They check their arguments here, at the boundary,
+so that a caller's mistake (a number for the text, a word for a latitude) is an ``InvalidInputError`` naming the
+parameter. The reader itself is ``vpostcode.address.core`` (its docstring tells how it reads, ranks and
+calibrates): plain Python that ``scripts/compile_native.py`` compiles to C with mypyc when a compiler is at hand
+(``vpostcode._native`` loads the compiled form only while it matches the source), which is several times as fast
+with the same answers.
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vpostcode.address import core
-from vpostcode.address.core import (
-    BATCH_COLUMNS,
-    MAX_TEXT_LENGTH,
-    PARTS,
-    AddressIndex,
+from vpostcode.address.answers import (
     Candidate,
     MatchType,
     ParsedAddress,
@@ -26,8 +23,8 @@ from vpostcode.address.core import (
     Structure,
     Validation,
     Verdict,
-    address_index,
 )
+from vpostcode.address.core import BATCH_COLUMNS, MAX_TEXT_LENGTH, PARTS, AddressIndex, address_index
 from vpostcode.errors import InvalidInputError
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ Index
 (``address_index``): every unit name of both gazetteers — the 34 provinces and their nicknames
 (``data/abbreviations.json``), 63 legacy provinces, 3,321 communes, 696 legacy districts, 10,040 legacy wards — keyed
 by its *bare* folded name (no type word, no diacritics: ``text.fold``), each unit with its accent key
-(``text.accent_key``), official type and parents; per key kind a table of the word counts of the keys ending in
-each word, so that a look-up tries only lengths that exist. Type words (``Phường``, ``P.``, ``Q``, ``TP``,
+(``text.accent_key``), official type and parents; per kind of unit a tree of the names read backwards from their
+last word, so that a look-up walks only the words that continue a name. Type words (``Phường``, ``P.``, ``Q``, ``TP``,
 ``ward``...) and street-part markers (``ngõ``, ``hẻm``, ``kiệt``, ``đường``, ``thôn``, ``ấp``, ``tổ``...) come from
 the same table. For typos, prebuilt lists of folded names per 2025 province, per legacy district and nationally feed
 ``rapidfuzz.process.extract`` (C++), so no query scans names in Python.
@@ -65,14 +65,24 @@ import unicodedata
 import weakref
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
+from vpostcode.address.answers import (
+    Candidate,
+    MatchType,
+    ParsedAddress,
+    Precision,
+    Status,
+    Structure,
+    Validation,
+    Verdict,
+)
 from vpostcode.errors import InvalidInputError, VpostcodeError
 from vpostcode.text import abbreviations, accent_key, clean, fold, normalise_tones
 
@@ -97,16 +107,12 @@ __all__ = [
 MAX_TEXT_LENGTH = 1000
 """Longest address text accepted (characters): longer input is an ``InvalidInputError``, not a slow query."""
 
-Structure = Literal["legacy", "2025", "unknown"]
-MatchType = Literal["exact", "normalised", "fuzzy", "legacy_converted", "legacy_partial"]
-Precision = Literal["address_code", "commune"]
-Verdict = Literal["valid", "valid_outdated", "ambiguous", "invalid", "inconsistent"]
-Status = Literal["ok", "corrected", "unknown", "outdated", "missing", "mismatch"]
-
 PARTS = ("house_number", "alley", "street", "hamlet", "commune", "district", "province")
 _DETAIL_PARTS = ("house_number", "alley", "street", "hamlet")
 
 _MAX_TRAILING_SKIP = 3  # unknown tokens allowed after the province (a phone number, "(cũ)", ...)
+_ANSWERS_MAX = 50_000  # shared answers an index keeps (``AddressIndex.plain_answer``)
+_CHUNKS_MAX = 50_000  # pieces of text an index remembers (``AddressIndex.chunk``): a few MB
 _FUZZY_CUTOFF = 80.0  # fuzz.ratio on folded names; one typo in a 6-letter name scores about 83
 _FUZZY_MIN_QUERY = 3
 _POINT_CONFIDENCE = 0.99
@@ -140,110 +146,6 @@ _LOW_KINDS = frozenset({_Kind.COMMUNE, _Kind.WARD})
 
 
 # ======================================================================================================== records
-
-
-@dataclass(frozen=True)
-class ParsedAddress:
-    """An address split into its parts, as written (tidied: NFC, canonical tone marks, single spaces).
-
-    ``spans`` maps each part found (and ``address_code``) to its ``(start, end)`` character offsets in the
-    original text (``text[start:end]``). ``structure`` is ``legacy`` when the text names a pre-2025 unit (a ward
-    with its district, or a district), ``2025`` when it names a 2025 commune, ``unknown`` when it names neither.
-    ``commune`` holds the lowest unit as written: the 2025 commune, or the legacy ward. The resolved codes are
-    ``province_code`` (2025), ``district_code`` (legacy) and ``unit_codes`` (the 2025 commune codes, or the legacy
-    ward codes, that the text can mean).
-    """
-
-    text: str
-    house_number: str | None = None
-    alley: str | None = None
-    street: str | None = None
-    hamlet: str | None = None
-    commune: str | None = None
-    district: str | None = None
-    province: str | None = None
-    address_code: str | None = None
-    structure: Structure = "unknown"
-    province_code: str | None = None
-    district_code: str | None = None
-    unit_codes: tuple[str, ...] = ()
-    spans: dict[str, tuple[int, int]] = field(default_factory=dict, hash=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (spans as two-element lists)."""
-        record = asdict(self)
-        record["unit_codes"] = list(self.unit_codes)
-        record["spans"] = {part: list(span) for part, span in self.spans.items()}
-        return record
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One 2025 commune an address may be in, with its postal code, a location and how it was found.
-
-    ``lat``/``lon`` are the commune's representative point (``precision="commune"``) or, when the request holds a
-    valid address code inside this commune, the code's location (``precision="address_code"``). ``legacy_code``
-    and ``share`` say which legacy ward the answer was converted from and whether all of it went into this commune.
-    """
-
-    commune_code: str
-    commune_name: str
-    province_code: str
-    province_name: str
-    postal_code: str | None
-    lat: float
-    lon: float
-    precision: Precision
-    confidence: float
-    match_type: MatchType
-    standard_address: str
-    legacy_code: str | None = None
-    share: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {"commune_code": self.commune_code, "commune_name": self.commune_name,
-                "province_code": self.province_code, "province_name": self.province_name,
-                "postal_code": self.postal_code, "lat": self.lat, "lon": self.lon, "precision": self.precision,
-                "confidence": self.confidence, "match_type": self.match_type,
-                "standard_address": self.standard_address, "legacy_code": self.legacy_code, "share": self.share}
-
-
-@dataclass(frozen=True)
-class Validation:
-    """The answer for a checkout: one verdict, the status of each part, the 2025 address and its postal code.
-
-    ``verdict``: ``valid`` (a 2025 address that names one commune), ``valid_outdated`` (pre-2025 units that convert
-    to one commune; ``standard_address`` is the 2025 form), ``ambiguous`` (several communes fit: ``candidates`` and
-    ``suggestions`` list them all), ``invalid`` (no commune, or a commune that is not in the province written) or
-    ``inconsistent`` (the text and the address code or point name different communes; ``distance_m`` is the
-    distance from the point to the commune of the text). ``components`` maps each part to
-    ``{"value": as written or None, "status": ok|corrected|unknown|outdated|missing|mismatch, "standard": ...}``.
-    """
-
-    verdict: Verdict
-    components: dict[str, dict[str, Any]]
-    standard_address: str | None
-    postal_code: str | None
-    suggestions: list[str]
-    candidates: list[Candidate]
-    message: str
-    distance_m: float | None = None
-    structure: Structure = "unknown"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "verdict": self.verdict,
-            "components": self.components,
-            "standard_address": self.standard_address,
-            "postal_code": self.postal_code,
-            "suggestions": list(self.suggestions),
-            "candidates": [candidate.to_dict() for candidate in self.candidates],
-            "message": self.message,
-            "distance_m": self.distance_m,
-            "structure": self.structure,
-        }
 
 
 # ======================================================================================================== index
@@ -285,20 +187,31 @@ class _Marker:
     accents: frozenset[str]
 
 
+class _Suffix:
+    """A node of a phrase table's names read backwards, from their last word: ``key`` is the name that the words
+    walked so far spell (None when they spell none), ``before`` the nodes one more word to the left."""
+
+    __slots__ = ("before", "key")
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.before: dict[str, _Suffix] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class _PhraseTable:
-    """The names of some kinds of unit: key → units, key → units without the numbered ones, and for each last
-    word the lengths (in words, longest first) of the keys that end with it."""
+    """The names of some kinds of unit: key → units, key → units without the numbered ones, and the names read
+    backwards from their last word (``_Suffix``), so that a look-up walks only the words that continue a name."""
 
     units: dict[str, tuple[_Unit, ...]]
     plain: dict[str, tuple[_Unit, ...]]
-    lengths: dict[str, tuple[int, ...]]
+    suffixes: dict[str, _Suffix]
 
     @classmethod
     def of(cls, phrases: dict[str, tuple[_Unit, ...]], kinds: frozenset[_Kind]) -> _PhraseTable:
         units: dict[str, tuple[_Unit, ...]] = {}
         plain: dict[str, tuple[_Unit, ...]] = {}
-        lengths: dict[str, set[int]] = defaultdict(set)
+        suffixes: dict[str, _Suffix] = {}
         for key, found in phrases.items():
             chosen = tuple(unit for unit in found if unit.kind in kinds)
             if not chosen:
@@ -308,8 +221,11 @@ class _PhraseTable:
             if named:
                 plain[key] = named
             words = key.split()
-            lengths[words[-1]].add(len(words))
-        return cls(units, plain, {word: tuple(sorted(n, reverse=True)) for word, n in lengths.items()})
+            node = suffixes.setdefault(words[-1], _Suffix())
+            for word in reversed(words[:-1]):
+                node = node.before.setdefault(word, _Suffix())
+            node.key = key
+        return cls(units, plain, suffixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +281,9 @@ class AddressIndex:
         self.name_last_words = frozenset(key.split()[-1] for key in self.phrase_units) & frozenset(self.type_words)
         self.postfix_words = {key: word for key, word in self.type_words.items() if word.postfix and " " not in key}
         self.markers, self.max_marker = self._build_markers(table)
+        self.marker_first = frozenset(key.split()[0] for key in self.markers)
         self.glued = frozenset(fold(word) for word in table.get("glued_prefixes", []))
+        self._chunks: dict[str, _Chunk] = {}
         self.noise = frozenset(self.key(word) for word in table.get("trailing_noise", []))
         self.max_noise = max((len(key.split()) for key in self.noise), default=1)
         self.noise_last = frozenset(key.split()[-1] for key in self.noise)
@@ -380,6 +298,25 @@ class AddressIndex:
             key = " ".join(self.variants.get(token, token) for token in fold(text).split())
             self._keys[text] = key
         return key
+
+    def chunk(self, piece: str) -> _Chunk:
+        """The tokens of one space-delimited piece of text, read once and remembered (at most ``_CHUNKS_MAX``)."""
+        chunk = self._chunks.get(piece)
+        if chunk is None:
+            chunk = _Chunk(piece, self.variants, self.glued)
+            if len(self._chunks) >= _CHUNKS_MAX:
+                self._chunks.clear()  # a flood of one-off pieces (house numbers, foreign text): start afresh
+            self._chunks[piece] = chunk
+        return chunk
+
+    def written_of(self, units: tuple[_Unit, ...]) -> _Written:
+        """The provinces a reading's province units name (``_Written``), each set of units computed once."""
+        written = self.written.get(units)
+        if written is None:
+            written = _Written.of(units)
+            if len(self.written) < _ANSWERS_MAX:  # a bounded set: sub-tuples of the province table's units
+                self.written[units] = written
+        return written
 
     def _add(self, name: str, unit: _Unit) -> None:
         keys = {self.key(name), self.key(name.replace("'", ""))}
@@ -440,6 +377,22 @@ class AddressIndex:
         self.commune_order: list[tuple[int, str]] = [
             (-population, code) for population, code in zip(self.commune_population, self.commune_code)]
         self._unit_rows: dict[_Unit, tuple[tuple[int, str, float], ...]] = {}
+        self._plain_answers: dict[tuple[int, str, float, str | None, str | None], Candidate] = {}
+
+    def plain_answer(self, row: int, match_type: MatchType, confidence: float, legacy_code: str | None,
+                     share: str | None) -> Candidate:
+        """The candidate of a commune row found without a street part or a point: at the commune's point, with its
+        standard address. Such answers recur from address to address, and a ``Candidate`` is immutable, so each
+        is built once and shared (at most ``_ANSWERS_MAX``)."""
+        key = (row, match_type, confidence, legacy_code, share)
+        answer = self._plain_answers.get(key)
+        if answer is None:
+            answer = _candidate(self.commune_fields[row], self.commune_lat[row], self.commune_lon[row], "commune",
+                                confidence, match_type, self.commune_standard[row], legacy_code, share)
+            if len(self._plain_answers) >= _ANSWERS_MAX:
+                self._plain_answers.clear()
+            self._plain_answers[key] = answer
+        return answer
 
     def _build_provinces(self, g: Gazetteer, table: dict[str, Any]) -> None:
         for code, name, name_en, full_name in g.provinces_table[
@@ -627,6 +580,11 @@ _GLUED_HINT = re.compile(r"[a-z]\d")  # a letter before a digit: the text may ho
 _FULL_CODE = re.compile(r"(?<![^\W_])[A-Za-z][A-Za-z0-9]{3}[ -]?[A-Za-z0-9]{3}[ -]?[A-Za-z0-9]{3}(?![^\W_])")
 _CODE_HINT = re.compile(r"[A-Za-z0-9]{4}[ -]?[A-Za-z0-9]{3}|\d{5}[ -][A-Za-z0-9]{2}")  # cheap: may be a code
 _LOCAL_CODE = re.compile(r"(?<![^\W_])(\d{5})[ -]([A-Za-z0-9]{2,9})(?![^\W_])")
+# What any match of _FULL_CODE (in the codec's characters: no E, no U) and of _LOCAL_CODE must hold; searched first,
+# since the look-behind of the full patterns makes them slow to scan a text that holds no code at all.
+_CODE_CLASS = "[0-9A-DF-TV-Za-df-tv-z]"  # the letters and digits of _CODE_CHARS
+_FULL_CODE_HINT = re.compile(f"{_CODE_CLASS}{{4}}[ -]?{_CODE_CLASS}{{3}}[ -]?{_CODE_CLASS}{{3}}")
+_LOCAL_CODE_HINT = re.compile(r"\d{5}[ -][A-Za-z0-9]{2}")
 # Every character a full address code may hold, either case (``codec``: its 31 symbols, the confusables O, I, L it
 # reads as digits, and the separators): a word pair with any other letter ("Thai Nguyen": E, U) is no code, and is
 # not worth the codec's (NumPy, ~150 µs) check.
@@ -639,35 +597,50 @@ class _Tokens:
     ``seg[i]`` is the number of strong separators (commas, semicolons, brackets, new lines) before token i: a name
     never spans two segments. ``plain[i]`` is True when token i was typed without diacritics. Spans in the original
     text and accent keys are only computed when asked for (display, and names typed with diacritics).
-    ``pieces`` is None when every token is one whole word of the folded text (no glued ``P12`` was split), which
-    is the common case and lets ``span`` skip the mapping.
+    ``chunks`` holds the space-delimited pieces of the text (``_Chunk``) when it was read piece by piece; else
+    ``pieces`` maps tokens to words when a glued ``P12`` was split, and is None when every token is one whole word
+    of the folded text.
     """
 
-    __slots__ = ("_accents", "_spans", "all_plain", "folded", "keys", "lowered", "pieces", "plain", "seg", "text")
+    __slots__ = ("_accents", "_folded", "_spans", "accent_keys", "all_plain", "chunks", "keys", "lowered", "pieces",
+                 "plain", "seg", "text")
 
-    def __init__(self, text: str, folded: str, keys: list[str], lowered: list[str], seg: list[int],
-                 plain: list[bool], pieces: list[tuple[int, int, int]] | None, all_plain: bool) -> None:
+    def __init__(self, text: str, folded: str | None, keys: list[str], lowered: list[str] | None, seg: list[int],
+                 plain: list[bool], pieces: list[tuple[int, int, int]] | None, all_plain: bool,
+                 chunks: list[_Chunk] | None = None, accent_keys: list[str] | None = None) -> None:
         self.text = text
-        self.folded = folded
+        self._folded = folded
         self.keys = keys
-        self.lowered = lowered
+        self.lowered = lowered  # the tokens in lower case (None when ``accent_keys`` holds their accent keys)
+        self.accent_keys = accent_keys
         self.seg = seg
         self.plain = plain
         self.pieces = pieces  # (word number, start, end within the word) of each token; None: token i is word i
         self.all_plain = all_plain
+        self.chunks = chunks
         self._accents: dict[int, str] = {}
         self._spans: list[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    @property
+    def folded(self) -> str:
+        """The folded text: one character per character of the text (an address code in it blanked out)."""
+        if self._folded is None:
+            self._folded = " ".join([chunk.folded for chunk in self.chunks or ()])
+        return self._folded
+
     def accent(self, i: int) -> str:
         """The accent key of token i (its lower case when it was typed without diacritics)."""
+        if self.accent_keys is not None:
+            return self.accent_keys[i]
+        lowered = self.lowered or []
         if self.plain[i]:
-            return self.lowered[i]
+            return lowered[i]
         value = self._accents.get(i)
         if value is None:
-            value = accent_key(self.lowered[i])
+            value = accent_key(lowered[i])
             self._accents[i] = value
         return value
 
@@ -694,23 +667,108 @@ class _Tokens:
 
     def span(self, i: int) -> tuple[int, int]:
         """(start, end) of token i in the original text."""
-        if self._spans is None:
-            words = [m.span() for m in _FOLDED_WORD.finditer(self.folded)]
-            if self.pieces is None:
-                self._spans = words
-            else:
-                self._spans = [(words[w][0] + a, words[w][0] + b) for w, a, b in self.pieces]
-        return self._spans[i]
+        spans = self._spans
+        if spans is None:
+            spans = self._spans = self._all_spans()
+        return spans[i]
+
+    def _all_spans(self) -> list[tuple[int, int]]:
+        if self.chunks is not None:
+            spans: list[tuple[int, int]] = []
+            offset = 0
+            for chunk in self.chunks:
+                for start, end in chunk.spans:
+                    spans.append((offset + start, offset + end))
+                offset += len(chunk.folded) + 1
+            return spans
+        words = [m.span() for m in _FOLDED_WORD.finditer(self.folded)]
+        if self.pieces is None:
+            return words
+        return [(words[w][0] + a, words[w][0] + b) for w, a, b in self.pieces]
 
     def raw(self, start: int, end: int) -> str:
         """The original text of tokens start..end (with what lies between them), tidied for display."""
         if start >= end:
             return ""
-        return clean(self.text[self.span(start)[0]:self.span(end - 1)[1]])
+        return _clean(self.text[self.span(start)[0]:self.span(end - 1)[1]])
 
     def gap(self, i: int) -> str:
         """The original text between tokens i - 1 and i."""
         return self.text[self.span(i - 1)[1]:self.span(i)[0]]
+
+
+_CLEANED: dict[str, str] = {}
+_CLEANED_MAX = 20_000
+
+
+def _clean(text: str) -> str:
+    """``text.clean``, remembered: the street and hamlet names of addresses recur."""
+    value = _CLEANED.get(text)
+    if value is None:
+        value = clean(text)
+        if len(_CLEANED) >= _CLEANED_MAX:
+            _CLEANED.clear()
+        _CLEANED[text] = value
+    return value
+
+
+class _Chunk:
+    """The tokens of one space-delimited piece of a text (``"Đình,"``, ``"P.12"``), as ``_tokenize`` reads them.
+
+    Pieces recur from address to address (the same syllables, type words and province names), so each index keeps
+    the pieces it has read (``AddressIndex.chunk``): a text is then read with one look-up per piece instead of two
+    ``str.translate`` passes and the splits over the whole text. ``seg`` counts the separators before each token
+    within the piece, ``breaks`` all of the piece's; ``glued``: the piece may hold a glued prefix (``P12``), which
+    sends the whole text to the word-by-word reader.
+    """
+
+    __slots__ = ("accent", "accent_keys", "all_plain", "breaks", "code_length", "code_lengths", "folded", "glued",
+                 "key", "keys", "local_code", "plain", "seg", "single", "spans")
+
+    def __init__(self, piece: str, variants: dict[str, str], glued_prefixes: frozenset[str]) -> None:
+        folded = piece.translate(_FOLD_TABLE)
+        lowered = folded if piece.isascii() else piece.translate(_LOWER_TABLE)
+        self.folded = folded
+        self.glued = bool(glued_prefixes) and _GLUED_HINT.search(folded) is not None
+        self.keys: list[str] = []
+        self.accent_keys: list[str] = []
+        self.plain: list[bool] = []
+        self.seg: list[int] = []
+        self.spans: list[tuple[int, int]] = []
+        # for _may_hold_code: each word's length when all its characters may be those of an address code, else 0;
+        # and whether a word is the five digits that open a local code
+        self.code_lengths: list[int] = []
+        self.local_code = False
+        self.breaks = 0
+        if folded.isalnum():  # one word, no separator: most pieces
+            self._word(folded, lowered, 0, len(folded), variants)
+        elif folded[-1:] == "," and folded[:-1].isalnum():  # one word and a comma: the next most
+            self._word(folded[:-1], lowered[:-1], 0, len(folded) - 1, variants)
+            self.breaks = 1
+        else:
+            for match in _WORD_OR_BREAK.finditer(folded):
+                word = match.group()
+                if word == ",":
+                    self.breaks += 1
+                else:
+                    start, end = match.span()
+                    self._word(word, lowered[start:end], start, end, variants)
+        self.all_plain = all(self.plain)
+        # the common piece of one word (and perhaps a comma after it), as scalars: ``_tokenize`` then touches no list
+        self.single = len(self.keys) == 1 and self.seg[0] == 0
+        self.key = self.keys[0] if self.single else ""
+        self.accent = self.accent_keys[0] if self.single else ""
+        self.code_length = self.code_lengths[0] if self.single else 0
+
+    def _word(self, word: str, low: str, start: int, end: int, variants: dict[str, str]) -> None:
+        self.keys.append(variants.get(word, word))
+        self.accent_keys.append(low if word == low else accent_key(low))
+        self.plain.append(word == low)
+        self.seg.append(self.breaks)
+        self.spans.append((start, end))
+        code_like = word.isascii() and word.isalnum() and "e" not in word and "u" not in word
+        self.code_lengths.append(len(word) if code_like else 0)
+        self.local_code = self.local_code or (len(word) == 5 and word.isdigit())
 
 
 _BREAK_CHARS = ",;|\n\r\t()[]{}<>"
@@ -742,48 +800,50 @@ class _CharTable(dict[int, str]):
 _FOLD_TABLE = _CharTable(folded=True)
 _LOWER_TABLE = _CharTable(folded=False)
 _FOLDED_WORD = re.compile(r"[^\s,]+")
+_WORD_OR_BREAK = re.compile(r",|[^\s,]+")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def _tokenize(index: AddressIndex, text: str, skip: Sequence[tuple[int, int]] = (), nfc: bool = False) -> _Tokens:
     """The tokens of a text (``nfc``: the caller has already brought it to NFC).
 
-    Folding and lower-casing are one ``str.translate`` each (one character per character, so that offsets hold);
-    commas split the text into segments. A letter glued to a number (``P12``, ``Q1``) is split in two when the
-    letters are a known prefix: only then are tokens and words no longer one to one (``pieces``).
+    The text is read piece by piece (split at spaces), each piece read once per index and remembered (``_Chunk``):
+    folding and lower-casing are one character per character, so that offsets hold, and commas split the text into
+    segments. A letter glued to a number (``P12``, ``Q1``) is split in two when the letters are a known prefix: such
+    a text goes to ``_tokenize_glued``, where tokens and words are no longer one to one (``pieces``).
     """
     if not nfc and not text.isascii() and _COMBINING.search(text):
         text = unicodedata.normalize("NFC", text)  # decomposed input: spans then refer to the NFC form
     shown = text
     for start, end in skip:  # blank out an address code written in the text (offsets are kept)
         text = text[:start] + " " * (end - start) + text[end:]
-    ascii_text = text.isascii()
-    lowered_text = "" if ascii_text else text.translate(_LOWER_TABLE)
-    folded = text.translate(_FOLD_TABLE)
-    if index.glued and _GLUED_HINT.search(folded):
-        return _tokenize_glued(index, shown, folded, folded if ascii_text else lowered_text)
-    variants = index.variants
     keys: list[str] = []
-    seg: list[int] = []
-    if ascii_text:
-        for segment, part in enumerate(folded.split(",")):
-            words = part.split()
-            if words:
-                keys += [variants.get(word, word) for word in words]
-                seg += [segment] * len(words)
-        lowered = folded.split() if "," not in folded else folded.replace(",", " ").split()
-        return _Tokens(shown, folded, keys, lowered, seg, [True] * len(keys), None, True)
-    lowered = []
+    accents: list[str] = []
     plain: list[bool] = []
-    for segment, (part, lower_part) in enumerate(zip(folded.split(","), lowered_text.split(","))):
-        words = part.split()
-        if words:
-            lows = lower_part.split()
-            keys += [variants.get(word, word) for word in words]
-            lowered += lows
-            plain += map(str.__eq__, words, lows)
-            seg += [segment] * len(words)
-    return _Tokens(shown, folded, keys, lowered, seg, plain, None, all(plain))
+    seg: list[int] = []
+    chunks: list[_Chunk] = []
+    segment = 0
+    all_plain = True
+    for piece in text.split(" "):
+        chunk = index.chunk(piece)
+        if chunk.glued:
+            folded = text.translate(_FOLD_TABLE)
+            return _tokenize_glued(index, shown, folded, folded if text.isascii() else text.translate(_LOWER_TABLE))
+        chunks.append(chunk)
+        if chunk.single:
+            keys.append(chunk.key)
+            accents.append(chunk.accent)
+            plain.append(chunk.all_plain)
+            seg.append(segment)
+            all_plain = all_plain and chunk.all_plain
+        elif chunk.keys:
+            keys += chunk.keys
+            accents += chunk.accent_keys
+            plain += chunk.plain
+            all_plain = all_plain and chunk.all_plain
+            seg += chunk.seg if segment == 0 else [segment + n for n in chunk.seg]
+        segment += chunk.breaks
+    return _Tokens(shown, None, keys, None, seg, plain, None, all_plain, chunks, accents)
 
 
 def _tokenize_glued(index: AddressIndex, shown: str, folded: str, lowered_text: str) -> _Tokens:
@@ -879,24 +939,27 @@ def _names_ending_at(index: AddressIndex, tokens: _Tokens, end: int, table: _Phr
     seg = tokens.seg
     post_word: _TypeWord | None = None
     name_end = end
-    lengths = table.lengths.get(keys[end - 1])
-    if lengths is None:
+    node = table.suffixes.get(keys[end - 1])
+    if node is None:
         post_word = index.postfix_words.get(keys[end - 1])
         if post_word is None or end < 2 or seg[end - 2] != seg[end - 1]:
             return results
         name_end = end - 1
-        lengths = table.lengths.get(keys[name_end - 1])
-        if lengths is None:
+        node = table.suffixes.get(keys[name_end - 1])
+        if node is None:
             return results
     here = seg[name_end - 1]
-    for length in lengths:
-        name_start = name_end - length
-        if name_start < 0 or seg[name_start] != here:
-            continue
-        key = keys[name_start] if length == 1 else " ".join(keys[name_start:name_end])
-        units = table.units.get(key)
-        if units is None:
-            continue
+    names: list[tuple[int, str]] = []  # (first token, key) of the names ending at name_end, shortest first
+    name_start = name_end - 1
+    while node is not None:
+        if node.key is not None:
+            names.append((name_start, node.key))
+        name_start -= 1
+        if name_start < 0 or seg[name_start] != here:  # a name never spans two segments
+            break
+        node = node.before.get(keys[name_start])
+    for name_start, key in reversed(names):
+        units = table.units[key]
         start, type_word = _type_before(index, tokens, name_start)
         if type_word is not None and start == name_start - 1 and keys[start] in index.name_last_words and (
                 start > 0 and seg[start - 1] == seg[start]):
@@ -1091,7 +1154,10 @@ class _Reader:
         moved = True
         while moved and end > 0:
             moved = False
+            last = keys[end - 1]
             for name in names:
+                if not name.endswith(last) or (len(name) > len(last) and name[-len(last) - 1] != " "):
+                    continue  # its last word is not the word before ``end``
                 words = name.split(" ")
                 start = end - len(words)
                 if start >= 0 and keys[start:end] == words:
@@ -1117,7 +1183,7 @@ class _Reader:
         if province is not None:
             type_score, province_units = _type_score(province, province.units)
             base_score += type_score
-            written = self.index.written.get(province_units) or _Written.of(province_units)
+            written = self.index.written_of(province_units)
         named = False
         matches = _names_ending_at(self.index, self.tokens, end, self.index.unit_table)
         if province is not None:  # "..., Thuận An, Bình Dương, Thuận An, Bình Dương": also read past the repetition
@@ -1353,7 +1419,7 @@ class _FuzzyReader(_Reader):
 
     def _under_district(self, district: _Match, districts: tuple[_Unit, ...], province: _Match | None,
                         province_units: tuple[_Unit, ...], penalty: float) -> None:
-        written = _Written.of(province_units) if province is not None else _NO_PROVINCE
+        written = self.index.written_of(province_units) if province is not None else _NO_PROVINCE
         for unit in districts:
             choices = self.index.fuzzy_district.get(unit.district)
             if choices is None:
@@ -1378,7 +1444,7 @@ class _FuzzyReader(_Reader):
 
     def _from_fuzzy(self, unit: _Match, province: _Match | None, province_units: tuple[_Unit, ...]) -> None:
         penalty = 100.0 - unit.fuzzy
-        written = _Written.of(province_units) if province is not None else _NO_PROVINCE
+        written = self.index.written_of(province_units) if province is not None else _NO_PROVINCE
         before = len(self.hypotheses)
         communes = tuple(u for u in unit.units if u.kind == _Kind.COMMUNE)
         wards = tuple(u for u in unit.units if u.kind == _Kind.WARD)
@@ -1422,6 +1488,8 @@ def _marker_at(index: AddressIndex, tokens: _Tokens, i: int, end: int) -> tuple[
     A marker typed with diacritics must carry the right ones when the table says so (``Tô`` Hiệu is no ``tổ``), and
     the markers that are ambiguous without them (``to``, ``ban``) or short (``h``, ``k``) need a number after them.
     """
+    if tokens.keys[i] not in index.marker_first:
+        return None, 0
     for length in range(min(index.max_marker, end - i), 0, -1):
         if tokens.seg[i + length - 1] != tokens.seg[i]:
             continue
@@ -1438,48 +1506,59 @@ def _marker_at(index: AddressIndex, tokens: _Tokens, i: int, end: int) -> tuple[
     return None, 0
 
 
+class _OpenPart:
+    """A street part being read by ``_detail``: tokens ``start..stop``, its name from ``name_start``."""
+
+    __slots__ = ("display", "name_start", "part", "start", "stop")
+
+    def __init__(self, part: str, start: int, name_start: int, stop: int, display: str) -> None:
+        self.part = part
+        self.start = start
+        self.name_start = name_start
+        self.stop = stop
+        self.display = display  # the marker as shown ("Ngõ"), or "" when the part has none
+
+
+def _close_part(tokens: _Tokens, parts: dict[str, tuple[int, int, str]], current: _OpenPart | None) -> None:
+    """Add a part read by ``_detail`` to ``parts`` (a second street or hamlet joins the first, after a comma)."""
+    if current is None or current.stop <= current.start:
+        return
+    name = tokens.raw(current.name_start, current.stop)
+    value = f"{current.display} {name}".strip() if current.display else name
+    if not value:
+        return
+    old = parts.get(current.part)
+    if old is not None:
+        parts[current.part] = (old[0], current.stop, f"{old[2]}, {value}")
+    else:
+        parts[current.part] = (current.start, current.stop, value)
+
+
 def _detail(index: AddressIndex, tokens: _Tokens, end: int) -> dict[str, tuple[int, int, str]]:
     """House number, alley, street and hamlet among tokens ``0..end``: part → (first token, end token, value)."""
     parts: dict[str, tuple[int, int, str]] = {}
-    current: list[Any] | None = None  # [part, start, name_start, end, display]
-
-    def close() -> None:
-        nonlocal current
-        if current is None:
-            return
-        part, start, name_start, stop, display = current
-        current = None
-        if part is None or stop <= start:
-            return
-        name = tokens.raw(name_start, stop)
-        value = f"{display} {name}".strip() if display else name
-        if not value:
-            return
-        if part in parts:
-            first, _last, old = parts[part]
-            parts[part] = (first, stop, f"{old}, {value}")
-        else:
-            parts[part] = (start, stop, value)
-
+    current: _OpenPart | None = None
     i = 0
     while i < end:
-        if current is not None and tokens.seg[i] != tokens.seg[current[1]]:
-            close()
+        if current is not None and tokens.seg[i] != tokens.seg[current.start]:
+            _close_part(tokens, parts, current)
+            current = None
         marker, length = _marker_at(index, tokens, i, end)
         if marker is not None:
-            close()
+            _close_part(tokens, parts, current)
+            current = None
             if marker.part == "house":
                 j = _number_run(tokens, i + length, end)
                 parts.setdefault("house_number", (i, j, tokens.raw(i + length, j)))
                 i = j
                 continue
-            display = marker.display
-            current = [marker.part, i, i + length, i + length, display]
+            current = _OpenPart(marker.part, i, i + length, i + length, marker.display)
             i += length
             if marker.part == "alley" and tokens.numeric(i):
                 j = _number_run(tokens, i, end)
-                current[3] = j
-                close()
+                current.stop = j
+                _close_part(tokens, parts, current)
+                current = None
                 i = j
             continue
         if current is None:
@@ -1489,11 +1568,11 @@ def _detail(index: AddressIndex, tokens: _Tokens, end: int) -> dict[str, tuple[i
                 i = j
                 continue
             part = "street" if "street" not in parts else ("hamlet" if "hamlet" not in parts else "street")
-            current = [part, i, i, i + 1, ""]
+            current = _OpenPart(part, i, i, i + 1, "")
         else:
-            current[3] = i + 1
+            current.stop = i + 1
         i += 1
-    close()
+    _close_part(tokens, parts, current)
     return parts
 
 
@@ -1513,13 +1592,13 @@ def _find_code(text: str) -> _CodeInText | None:
     """The first valid address code in the text (full ``XXXX-XXX-XXX`` or local ``PPPPP-XXXX``), if any."""
     if not _CODE_HINT.search(text):
         return None
-    for match in _FULL_CODE.finditer(text):
+    for match in _FULL_CODE.finditer(text) if _FULL_CODE_HINT.search(text) else ():
         if not _CODE_CHARS.issuperset(match.group()) or not _check_character_fits(match.group()):
             continue
         located = _locate_code(match.group())
         if located is not None:
             return _CodeInText(located[0], match.span(), located[1], located[2], None)
-    for match in _LOCAL_CODE.finditer(text):
+    for match in _LOCAL_CODE.finditer(text) if _LOCAL_CODE_HINT.search(text) else ():
         full: str | None = None
         try:
             from vpostcode.localcode import recover
@@ -1537,6 +1616,26 @@ def _find_code(text: str) -> _CodeInText | None:
 
 
 _CODE_COMPACT = str.maketrans({"O": "0", "I": "1", "L": "1", "o": "0", "i": "1", "l": "1", " ": None, "-": None})
+
+
+def _may_hold_code(chunks: list[_Chunk]) -> bool:
+    """False when a text (read piece by piece) cannot hold an address code, so ``_find_code`` need not scan it.
+
+    A full code that ``_find_code`` accepts is ten of the codec's characters in groups of 4, 3 and 3, each joined
+    by one space, one hyphen or nothing, with no word character around it: once folded, that is one word of 10, or
+    words of 4 and 6, 7 and 3, or 4, 3 and 3, one after the other, of code characters only. A local code opens with
+    a word of five digits. True when the words hold either (it may still be no code: ``_find_code`` decides).
+    """
+    before = last = 0  # the code lengths of the two words before
+    for chunk in chunks:
+        if chunk.local_code:
+            return True
+        for length in (chunk.code_length,) if chunk.single else chunk.code_lengths:
+            if length == 10 or (last == 4 and length == 6) or (last == 7 and length == 3) or (
+                    before == 4 and last == 3 and length == 3):
+                return True
+            before, last = last, length
+    return False
 
 
 def _check_character_fits(written: str) -> bool:
@@ -1642,10 +1741,12 @@ def _check_text(text: Any) -> str:
 def _analyse(index: AddressIndex, text: str) -> _Analysis:
     """Read a text: its address code, its tokens, the best readings (exact, else fuzzy) and its street part."""
     text = _check_text(text)
-    if not text.isascii() and _COMBINING.search(text):
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text) and _COMBINING.search(text):
         text = unicodedata.normalize("NFC", text)  # decomposed input: offsets refer to the NFC form
-    code = _find_code(text)
-    tokens = _tokenize(index, text, (code.span,) if code else (), nfc=True)
+    tokens = _tokenize(index, text, (), nfc=True)
+    code = _find_code(text) if tokens.chunks is None or _may_hold_code(tokens.chunks) else None
+    if code is not None:  # read the words around it: blanked out, the code is not read as words
+        tokens = _tokenize(index, text, (code.span,), nfc=True)
     best = _best(_Reader(index, tokens).read())
     _refine(tokens, best)
     named = [h for h in best if h.unit is not None and not h.mismatch]
@@ -1739,14 +1840,22 @@ def _fuzzy_bucket(score: float) -> str:
     return "fuzzy_80"
 
 
+_TOP_CONFIDENCE: dict[tuple[str, int], float] = {}
+
+
 def _top_confidence(match_type: str, count: int, fuzzy_score: float) -> float:
-    """The calibrated probability that the top candidate is right (see the module docstring)."""
-    table = _confidence_table()
+    """The calibrated probability that the top candidate is right (see the module docstring); each (match type or
+    fuzzy band, number of candidates) is looked up once."""
     key = _fuzzy_bucket(fuzzy_score) if match_type == "fuzzy" else match_type
-    measured = table.get(key, {}).get(_bucket(count))
-    if measured is None:
-        measured = _DEFAULT_PRECISION.get(match_type, 0.9) / count
-    return float(measured)
+    value = _TOP_CONFIDENCE.get((key, count))
+    if value is None:
+        measured = _confidence_table().get(key, {}).get(_bucket(count))
+        if measured is None:
+            measured = _DEFAULT_PRECISION.get(match_type, 0.9) / count
+        value = float(measured)
+        if len(_TOP_CONFIDENCE) < 10_000:  # a bounded set: a few keys times the candidate counts seen
+            _TOP_CONFIDENCE[(key, count)] = value
+    return value
 
 
 def _standard(index: AddressIndex, detail: dict[str, tuple[int, int, str]], row: int) -> str:
@@ -1822,20 +1931,15 @@ def _candidate_rows(index: AddressIndex, analysis: _Analysis) -> list[_Scored]:
 
 
 _COMPILED = not __file__.endswith(".py")
-"""True when this module runs compiled by mypyc (``scripts/compile_native.py``): its classes are then native."""
+"""True when this module runs compiled by mypyc (``scripts/compile_native.py``)."""
 
 
 def _candidate(fields: dict[str, Any], lat: float, lon: float, precision: Precision, confidence: float,
                match_type: MatchType, standard_address: str, legacy_code: str | None,
                share: str | None) -> Candidate:
     """``Candidate(**fields, lat=lat, ...)``: a commune's fixed fields (``AddressIndex.commune_fields``) and the
-    rest. In plain Python it is built without the frozen dataclass's ``__init__``, whose one
-    ``object.__setattr__`` per field is most of the cost of an answer; compiled, ``Candidate`` is a native class
-    with no ``__dict__`` to fill, so its ``__init__`` is called, with every field in place."""
-    if _COMPILED:
-        return Candidate(fields["commune_code"], fields["commune_name"], fields["province_code"],
-                         fields["province_name"], fields["postal_code"], lat, lon, precision, confidence,
-                         match_type, standard_address, legacy_code, share)
+    rest, filled in without the frozen dataclass's ``__init__``, whose one ``object.__setattr__`` per field is
+    most of the cost of an answer (``tests/test_address_speed.py`` checks that the two agree)."""
     candidate = object.__new__(Candidate)
     values = candidate.__dict__
     values.update(fields)
@@ -1863,13 +1967,18 @@ def _rank(index: AddressIndex, analysis: _Analysis, point: _PointCheck | None,
     rest = (1.0 - p_top) / (count - 1) if count > 1 else 0.0
     candidates: list[Candidate] = []
     for position, s in enumerate(scored):
-        precision: Precision = "commune"
-        lat, lon = index.commune_lat[s.row], index.commune_lon[s.row]
-        if code is not None and s.row in picked and point is not None and point.from_code:
-            lat, lon, precision = code[1], code[2], "address_code"
-        candidates.append(_candidate(
-            index.commune_fields[s.row], lat, lon, precision, round(p_top if position == 0 else rest, 4),
-            s.match_type, _standard(index, analysis.detail, s.row), s.legacy_code, s.share))
+        confidence = round(p_top if position == 0 else rest, 4)
+        at_code = code is not None and point is not None and point.from_code and s.row in picked
+        if at_code and code is not None:
+            candidates.append(_candidate(index.commune_fields[s.row], code[1], code[2], "address_code", confidence,
+                                         s.match_type, _standard(index, analysis.detail, s.row), s.legacy_code,
+                                         s.share))
+        elif analysis.detail:
+            candidates.append(_candidate(index.commune_fields[s.row], index.commune_lat[s.row],
+                                         index.commune_lon[s.row], "commune", confidence, s.match_type,
+                                         _standard(index, analysis.detail, s.row), s.legacy_code, s.share))
+        else:
+            candidates.append(index.plain_answer(s.row, s.match_type, confidence, s.legacy_code, s.share))
     return candidates
 
 

@@ -2,7 +2,7 @@
 
 The address reader (``vpostcode.address.core``) spends its time in Python-level dictionary look-ups, small
 objects and branches; compiled by mypyc (part of mypy, the compiler that builds mypy and black) it reads an
-address about 2.5 times as fast, with the same code and the same answers (``tests/test_native.py`` checks them
+address about three times as fast, with the same code and the same answers (``tests/test_native.py`` checks them
 against the source's on the real test sets). Each compiled file sits next to its source; ``_native.json`` records
 the SHA-256 of the source it came from, and ``vpostcode._native`` runs the source instead whenever the two differ.
 

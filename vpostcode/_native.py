@@ -107,7 +107,7 @@ def install() -> None:
         state = status(module)
         if state == "stale":
             warnings.warn(f"{module}: its compiled form was built from another version of its source, so the "
-                          f"source runs (about 2.5 times slower); rebuild it with `python scripts/compile_native.py`",
+                          f"source runs (about three times slower); rebuild it with `python scripts/compile_native.py`",
                           RuntimeWarning, stacklevel=2)
         if state == "stale" or (state == "source" and compiled_paths(module)):
             fallback.append(module)

@@ -20,19 +20,21 @@ the same table. For typos, prebuilt lists of folded names per 2025 province, per
 
 Parser
 ------
-Right to left, as Vietnamese addresses are written small → large. The text is folded once with a one-character-
-per-character ``str.translate`` table, so that every word keeps its offsets in the original (spans) and commas
-delimit segments that no name may cross. A *reading* is built from the end: the province (longest name at the end,
-after trailing noise such as "Việt Nam" or a postal code; optional), then the unit before it — a 2025 commune, a
-legacy ward, or a legacy district with one of *its* wards on its left (the legacy chain). Readings are scored by
-what they explain and how consistently: 100 for the unit, +30 when the province written holds it (+25 only through
-the reform: a new commune under its old province's name), +30 for a district holding the ward, type words that fit
-(+4) or clash (-12 same level, -70 another level: ``Quận Ba Đình`` is no commune), -70 for a name read inside a
-longer name ending at the same word, -100 for a commune read in a repetition of the province or district just read
-(``..., Thuận An, Bình Dương, Thuận An, Bình Dương``: the reader also looks past such repetitions), -30 for a name
-after a type word that is not its own (a typo). The best reading wins; readings tied at the top make the answer
-ambiguous. When the writer typed diacritics, units with the same folded name but other marks are dropped
-(``Minh Quán`` ≠ ``Minh Quân``). Whatever lies before the unit is the street part, split by markers and commas.
+Right to left, as Vietnamese addresses are written small → large. The text is read piece by piece (split at spaces),
+each piece folded with a one-character-per-character ``str.translate`` table, so that every word keeps its offsets
+in the original (spans) and commas delimit segments that no name may cross; the index remembers the pieces it has
+read, since the same syllables recur from address to address. A *reading* is built from the end: the province
+(longest name at the end, after trailing noise such as "Việt Nam" or a postal code; optional), then the unit before
+it — a 2025 commune, a legacy ward, or a legacy district with one of *its* wards on its left (the legacy chain).
+Readings are scored by what they explain and how consistently: 100 for the unit, +30 when the province written
+holds it (+25 only through the reform: a new commune under its old province's name), +30 for a district holding
+the ward, type words that fit (+4) or clash (-12 same level, -70 another level: ``Quận Ba Đình`` is no commune), -70
+for a name read inside a longer name ending at the same word, -100 for a commune read in a repetition of the
+province or district just read (``..., Thuận An, Bình Dương, Thuận An, Bình Dương``: the reader also looks past such
+repetitions), -30 for a name after a type word that is not its own (a typo). The best reading wins; readings tied
+at the top make the answer ambiguous. When the writer typed diacritics, units with the same folded name but other
+marks are dropped (``Minh Quán`` ≠ ``Minh Quân``). Whatever lies before the unit is the street part, split by
+markers and commas.
 
 Typos
 -----
@@ -41,6 +43,14 @@ words before the province (or district) are matched fuzzily (``fuzz.ratio`` on f
 names of that province (or district): from just after a type word when there is one, else the comma segment and
 the last one to four words. Without a province, the province is first matched fuzzily, then the national list.
 Fuzzy readings are scored like the others, less ``100 - score``.
+
+Speed
+-----
+Compiled by mypyc (``scripts/compile_native.py``), most of the time goes to dictionary look-ups and small objects,
+so the shortcuts avoid both, each checked against its plain form (``tests/test_address_speed.py``): remembered
+pieces of text, suffix trees of names, cheap tests before the scan for an address code, answers without a street
+part built once per commune and shared (a ``Candidate`` is immutable), and the public records kept in a module that
+is not compiled (``answers``), where the reader fills them without the frozen dataclass's ``__init__``.
 
 Ranking and confidence
 ----------------------

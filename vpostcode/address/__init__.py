@@ -96,6 +96,8 @@ def geocode(text: str, limit: int = 5, lat: float | None = None, lon: float | No
     code (``code``, or one written in the text) picks the right one by reverse geocoding and, for a code, gives
     the code's location (``precision="address_code"``).
     """
+    if lat is None and lon is None and code is None and type(limit) is int and limit >= 1:
+        return core.geocode(core._check_text(text), limit, None, None, None, gazetteer)  # the common call
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInputError(f"limit must be a positive integer, got {limit!r}", parameter="limit")
     return core.geocode(core._check_text(text), limit, _coordinate(lat, "lat"), _coordinate(lon, "lon"),

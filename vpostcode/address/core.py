@@ -1051,9 +1051,14 @@ def _type_score(match: _Match | None, units: tuple[_Unit, ...]) -> tuple[float, 
         return 0.0, units
     word = match.type_word
     primary = word.primary
-    exact = tuple([unit for unit in units if unit.type_key == primary])
-    if exact:
-        return 4.0, exact
+    fitting = 0
+    for unit in units:
+        if unit.type_key == primary:
+            fitting += 1
+    if fitting == len(units):  # the common case: every unit is of the type named (no new tuple)
+        return (4.0, units) if units else (-70.0, units)
+    if fitting:
+        return 4.0, tuple([unit for unit in units if unit.type_key == primary])
     matches = word.matches
     compatible = tuple([unit for unit in units if unit.type_key in matches])
     if compatible:  # "Thị trấn X" for the 2025 "Xã X" that the town became

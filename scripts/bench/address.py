@@ -21,9 +21,9 @@ Two conditions keep the comparison even:
 
 * Turns are of equal CPU time (``TURN_SECONDS``, 50 ms), not of an equal number of calls. After each switch the
   system whose turn it is runs on caches the other one filled, and pays to refill them. With 200 calls a turn,
-  vpostcode's turns would last about 4 ms against the peer's 36 ms, so it would pay that refill about nine times
-  as often per address (measured: 8 % lower vpostcode throughput with 200-call turns than with 5,000-call ones,
-  the peer's unchanged).
+  vpostcode's turns would last about 4 ms against the peer's 25 to 120 ms, so it would pay that refill many times
+  as often per address (measured on the new-form addresses: vpostcode 31,569 addr/s with 200-call turns against
+  43,676 and 45,838 with 50 ms turns, the peer 4,591 against 4,635 and 4,811).
 * Both systems' data (vpostcode's gazetteer and address index, the peer's tables, loaded by a warm-up call) and the
   cases are moved to the garbage collector's permanent generation (``gc.freeze()``) before timing, as the API
   server does after loading its data (``api/gunicorn.conf.py``). Otherwise each full collection walks all of it

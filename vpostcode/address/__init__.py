@@ -5,8 +5,8 @@ their answers are the records of ``vpostcode.address.answers``. They check their
 so that a caller's mistake (a number for the text, a word for a latitude) is an ``InvalidInputError`` naming the
 parameter. The reader itself is ``vpostcode.address.core`` (its docstring tells how it reads, ranks and
 calibrates): plain Python that ``scripts/compile_native.py`` compiles to C with mypyc when a compiler is at hand
-(``vpostcode._native`` loads the compiled form only while it matches the source), which is several times as fast
-with the same answers.
+(``vpostcode._native`` loads the compiled form only while it matches the source), which is about three times as
+fast with the same answers.
 """
 
 from __future__ import annotations

@@ -123,6 +123,7 @@ _DETAIL_PARTS = ("house_number", "alley", "street", "hamlet")
 _MAX_TRAILING_SKIP = 3  # unknown tokens allowed after the province (a phone number, "(cũ)", ...)
 _ANSWERS_MAX = 50_000  # shared answers an index keeps (``AddressIndex.plain_answer``)
 _CHUNKS_MAX = 50_000  # pieces of text an index remembers (``AddressIndex.chunk``): a few MB
+_WRITTEN_MAX = 10_000  # sets of province units whose ``_Written`` an index remembers (``AddressIndex.written_of``)
 _FUZZY_CUTOFF = 80.0  # fuzz.ratio on folded names; one typo in a 6-letter name scores about 83
 _FUZZY_MIN_QUERY = 3
 _POINT_CONFIDENCE = 0.99
@@ -324,7 +325,7 @@ class AddressIndex:
         written = self.written.get(units)
         if written is None:
             written = _Written.of(units)
-            if len(self.written) < _ANSWERS_MAX:  # a bounded set: sub-tuples of the province table's units
+            if len(self.written) < _WRITTEN_MAX:  # a bounded set: sub-tuples of the province table's units
                 self.written[units] = written
         return written
 
@@ -606,7 +607,8 @@ class _Tokens:
 
     ``seg[i]`` is the number of strong separators (commas, semicolons, brackets, new lines) before token i: a name
     never spans two segments. ``plain[i]`` is True when token i was typed without diacritics. Spans in the original
-    text and accent keys are only computed when asked for (display, and names typed with diacritics).
+    text are only computed when asked for (display); accent keys come with the pieces (``_Chunk``), or are computed
+    when asked for.
     ``chunks`` holds the space-delimited pieces of the text (``_Chunk``) when it was read piece by piece; else
     ``pieces`` maps tokens to words when a glued ``P12`` was split, and is None when every token is one whole word
     of the folded text.

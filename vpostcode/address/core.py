@@ -589,7 +589,6 @@ def address_index(gazetteer: Gazetteer | None = None) -> AddressIndex:
 _GLUED = re.compile(r"^([a-z]{1,3})(\d+)$")
 _GLUED_HINT = re.compile(r"[a-z]\d")  # a letter before a digit: the text may hold a glued prefix ("p12")
 _FULL_CODE = re.compile(r"(?<![^\W_])[A-Za-z][A-Za-z0-9]{3}[ -]?[A-Za-z0-9]{3}[ -]?[A-Za-z0-9]{3}(?![^\W_])")
-_CODE_HINT = re.compile(r"[A-Za-z0-9]{4}[ -]?[A-Za-z0-9]{3}|\d{5}[ -][A-Za-z0-9]{2}")  # cheap: may be a code
 _LOCAL_CODE = re.compile(r"(?<![^\W_])(\d{5})[ -]([A-Za-z0-9]{2,9})(?![^\W_])")
 # What any match of _FULL_CODE (in the codec's characters: no E, no U) and of _LOCAL_CODE must hold; searched first,
 # since the look-behind of the full patterns makes them slow to scan a text that holds no code at all.
@@ -1607,8 +1606,6 @@ class _CodeInText:
 
 def _find_code(text: str) -> _CodeInText | None:
     """The first valid address code in the text (full ``XXXX-XXX-XXX`` or local ``PPPPP-XXXX``), if any."""
-    if not _CODE_HINT.search(text):
-        return None
     for match in _FULL_CODE.finditer(text) if _FULL_CODE_HINT.search(text) else ():
         if not _CODE_CHARS.issuperset(match.group()) or not _check_character_fits(match.group()):
             continue

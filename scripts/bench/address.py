@@ -316,6 +316,8 @@ def _print_tables(results: dict[tuple[str, str], tuple[Tally, Tally | None]], va
     print(f"| **all** | **{_rate(overall_ours):,.0f}** | **{_rate(overall_theirs) if peer else float('nan'):,.0f}** "
           f"| **{_rate(overall_ours) / _rate(overall_theirs) if peer else float('nan'):.1f}×** |")
 
+    _print_variant_speed(results, variants, peer, forms, titles)
+
     print("\n### Accuracy at commune level (% of addresses whose top answer is a right 2025 commune)\n")
     header = "| variant | " + " | ".join(
         f"{titles[f]}: vpostcode | {titles[f]}: vietnamadminunits" for f in forms) + " |"
@@ -343,6 +345,27 @@ def _print_tables(results: dict[tuple[str, str], tuple[Tally, Tally | None]], va
             tally = results.get((form, variant), (Tally(), None))[0]
             row.append(f"{100.0 * tally.complete / tally.n:.2f}" if tally.n else "–")
         print(f"| {variant} | " + " | ".join(row) + " |")
+
+
+def _print_variant_speed(results: dict[tuple[str, str], tuple[Tally, Tally | None]], variants: Sequence[str],
+                         peer: bool, forms: Sequence[str], titles: dict[str, str]) -> None:
+    """CPU time per address of each variant: where each system spends its time (and where the ratio comes from)."""
+    shown = [form for form in forms if any(f == form for f, _v in results)]
+    print("\n### CPU time per address by variant (µs: vpostcode / vietnamadminunits, speed-up)\n")
+    print("| variant | " + " | ".join(titles[form] for form in shown) + " |")
+    print("|---|" + "---:|" * len(shown))
+    for variant in variants:
+        cells = []
+        for form in shown:
+            ours, theirs = results.get((form, variant), (Tally(), None))
+            if not ours.n:
+                cells.append("–")
+            elif peer and theirs is not None and theirs.n:
+                mine, their = 1e6 * ours.seconds / ours.n, 1e6 * theirs.seconds / theirs.n
+                cells.append(f"{mine:.1f} / {their:.1f} ({their / mine:.1f}×)")
+            else:
+                cells.append(f"{1e6 * ours.seconds / ours.n:.1f}")
+        print(f"| {variant} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

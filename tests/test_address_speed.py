@@ -202,6 +202,50 @@ def test_a_text_holding_a_local_code_is_always_scanned_for_it(index: AddressInde
         assert address._LOCAL_CODE_HINT.search(text), text
 
 
+def _codes_checked_by(check: str, count: int) -> list[str]:
+    """Real codes (encoded from points in Vietnam) whose check character is ``check``, with no letter just before a
+    digit: a text holding one is read piece by piece (a letter glued to a number sends it to the word-by-word
+    reader, which always scans for codes)."""
+    codes = [code for step in range(20_000)
+             if (code := codec.encode(8.5 + step * 0.0007, 103.0 + step * 0.0003))[-1] == check
+             and not address._GLUED_HINT.search(code.lower())]
+    assert len(codes) >= count
+    return codes[:count]
+
+
+@pytest.mark.parametrize("check", ["A", "H", "K"])
+def test_a_code_whose_check_character_is_a_is_always_scanned_for(index: AddressIndex, check: str) -> None:
+    """``A`` is the one symbol only the check character uses: the prefilter allows it there and nowhere else."""
+    read_by_pieces = 0
+    for code in _codes_checked_by(check, 10):
+        for written in (code, code.lower(), f"{code[:4]}-{code[4:7]}-{code[7:]}", f"{code[:4]} {code[4:7]} {code[7:]}",
+                        f"{code[:4]} {code[4:]}", f"{code[:7]} {code[7:]}"):
+            text = f"Số 5 {written}, Hà Nội"
+            assert address._find_code(text) is not None, text
+            tokens = address._tokenize(index, text)
+            if tokens.chunks is not None:  # else (a glued prefix, "G5..."): read word by word, always scanned
+                read_by_pieces += 1
+                assert address._may_hold_code(tokens.chunks), text
+    assert read_by_pieces >= 30
+
+
+@pytest.mark.parametrize("text", ["Tỉnh Lào Cai", "Tinh Lao Cai", "Xa Binh Thanh Hoa, Tinh Tay Ninh",
+                                  "Phuong Dong Hoa, TP Ho Chi Minh", "xã tân hòa đông", "Binh Tri Dong A"])
+def test_names_that_merely_look_like_code_groups_are_not_scanned(index: AddressIndex, text: str) -> None:
+    """Words of 4, 3 and 3 letters are common in names; with an ``a`` inside, a mark, or a vowel opening a code,
+    they cannot be one, and ``_find_code``'s scan is skipped."""
+    tokens = address._tokenize(index, text)
+    assert tokens.chunks is not None and not address._may_hold_code(tokens.chunks)
+    assert address._find_code(text) is None
+
+
+@pytest.mark.parametrize(("word", "shape"), [
+    ("tinh", 4 | address._CODE_NO_A | address._CODE_OPENS), ("hoa", 3 | address._CODE_OPENS), ("lao", 0),
+    ("tỉnh", 0), ("o12", 3 | address._CODE_NO_A), ("a", 1), ("", 0), ("bcdfghjkmnp", 0), ("e12", 0)])
+def test_the_code_shape_of_a_word(word: str, shape: int) -> None:
+    assert address._code_shape(word) == shape
+
+
 def test_the_full_code_hint_admits_exactly_the_codec_letters_and_digits() -> None:
     for char in string.ascii_letters + string.digits:
         assert bool(address._FULL_CODE_HINT.fullmatch(char * 10)) == (char in address._CODE_CHARS), char
@@ -241,3 +285,14 @@ def test_shared_plain_answers_are_the_answers_built_afresh(index: AddressIndex) 
 def test_remembered_clean_is_clean(text: str) -> None:
     assert address._clean(text) == clean(text)
     assert address._clean(text) == clean(text)  # the second time from memory
+
+
+def test_requests_leave_the_index_key_memory_as_it_was(index: AddressIndex) -> None:
+    """Words read from requests (the "did you mean" look-alikes) are keyed without being remembered: what the index
+    remembers is its own names only, however many different texts it is asked."""
+    from vpostcode.address import validate
+
+    before = dict(index._keys)
+    for number in range(40):
+        assert validate(f"Xã Qwzrtx{number} Plmkjv, Tỉnh Hưng Yên").suggestions is not None
+    assert index._keys == before

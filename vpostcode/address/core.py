@@ -83,6 +83,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
+from vpostcode import codec
 from vpostcode.address.answers import (
     Candidate,
     MatchType,
@@ -303,12 +304,18 @@ class AddressIndex:
     # ------------------------------------------------------------------------------------------------ building
 
     def key(self, text: str) -> str:
-        """The phrase key of a name: folded, with interchangeable spellings (``đắc``/``đắk``) read one way."""
+        """The phrase key of a name: folded, with interchangeable spellings (``đắc``/``đắk``) read one way. For the
+        index's own names, remembered; words of a request go through ``query_key``."""
         key = self._keys.get(text)
         if key is None:
-            key = " ".join(self.variants.get(token, token) for token in fold(text).split())
+            key = self.query_key(text)
             self._keys[text] = key
         return key
+
+    def query_key(self, text: str) -> str:
+        """``key`` of words read from a request: the same key, not remembered (the index remembers its own names
+        only, so that its memory stays bounded whatever is asked)."""
+        return " ".join([self.variants.get(token, token) for token in fold(text).split()])
 
     def chunk(self, piece: str) -> _Chunk:
         """The tokens of one space-delimited piece of text, read once and remembered (at most ``_CHUNKS_MAX``)."""
@@ -746,8 +753,8 @@ class _Chunk:
         self.plain: list[bool] = []
         self.seg: list[int] = []
         self.spans: list[tuple[int, int]] = []
-        # for _may_hold_code: each word's length when all its characters may be those of an address code, else 0;
-        # and whether a word is the five digits that open a local code
+        # for _may_hold_code: each word's shape as a group of an address code (``_code_shape``); and whether a
+        # word is the five digits that open a local code
         self.code_lengths: list[int] = []
         self.local_code = False
         self.breaks = 0
@@ -777,9 +784,35 @@ class _Chunk:
         self.plain.append(word == low)
         self.seg.append(self.breaks)
         self.spans.append((start, end))
-        code_like = word.isascii() and word.isalnum() and "e" not in word and "u" not in word
-        self.code_lengths.append(len(word) if code_like else 0)
+        self.code_lengths.append(_code_shape(low))
         self.local_code = self.local_code or (len(word) == 5 and word.isdigit())
+
+
+_CODE_LENGTH_BITS = 15  # a word's length, in the low bits of its code shape
+_CODE_NO_A = 16  # the word holds no "a" (the check character's own symbol): it may be any group, not only the last
+_CODE_OPENS = 32  # the word opens with a symbol a code may open with (``codec.FIRST_ALPHABET``)
+_CODE_FIRST_GROUP = 4 | _CODE_NO_A | _CODE_OPENS  # "XXXX" of "XXXX-XXX-XXX"
+_CODE_FIRST_TWO = 7 | _CODE_NO_A | _CODE_OPENS  # "XXXXXXX" of "XXXXXXX-XXX"
+_CODE_MIDDLE_GROUP = 3 | _CODE_NO_A
+_CODE_OPENING = frozenset(codec.FIRST_ALPHABET.lower())
+_CODE_BODY = frozenset((codec.ALPHABET + "".join(codec.CONFUSABLES)).lower())
+
+
+def _code_shape(word: str) -> int:
+    """What a word (lower case, marks kept) can be in a full address code: 0 when no part of one; else its length,
+    plus ``_CODE_NO_A`` and ``_CODE_OPENS`` when they hold (see ``_may_hold_code``).
+
+    Written in any form, a code's characters are ASCII letters and digits: the codec's symbols and the confusables
+    it reads as digits (O, I, L), with ``A`` only as the check character, its last. The first is a letter of
+    ``codec.FIRST_ALPHABET``.
+    """
+    if not 0 < len(word) <= 10 or not word.isascii():
+        return 0
+    body = word[:-1] if word[-1] == "a" else word
+    if not _CODE_BODY.issuperset(body):
+        return 0
+    return len(word) | (_CODE_NO_A if len(body) == len(word) else 0) | (_CODE_OPENS if word[0] in _CODE_OPENING
+                                                                         else 0)
 
 
 _BREAK_CHARS = ",;|\n\r\t()[]{}<>"
@@ -1613,22 +1646,20 @@ def _find_code(text: str) -> _CodeInText | None:
         if located is not None:
             return _CodeInText(located[0], match.span(), located[1], located[2], None)
     for match in _LOCAL_CODE.finditer(text) if _LOCAL_CODE_HINT.search(text) else ():
-        full: str | None = None
-        try:
-            from vpostcode.localcode import recover
+        from vpostcode.localcode import recover  # imported when first needed: it loads the gazetteer's postcodes
 
+        try:
             full = recover(match.group())
-        except ImportError:
-            full = None
         except (VpostcodeError, ValueError):
             continue
-        located = _locate_code(full) if full else None
+        located = _locate_code(full)
         if located is not None:
             return _CodeInText(located[0], match.span(), located[1], located[2], match.group(1))
         return _CodeInText(match.group(), match.span(), None, None, match.group(1))
     return None
 
 
+_CODE_DATA = frozenset(codec.ALPHABET)
 _CODE_COMPACT = str.maketrans({"O": "0", "I": "1", "L": "1", "o": "0", "i": "1", "l": "1", " ": None, "-": None})
 
 
@@ -1637,18 +1668,21 @@ def _may_hold_code(chunks: list[_Chunk]) -> bool:
 
     A full code that ``_find_code`` accepts is ten of the codec's characters in groups of 4, 3 and 3, each joined
     by one space, one hyphen or nothing, with no word character around it: once folded, that is one word of 10, or
-    words of 4 and 6, 7 and 3, or 4, 3 and 3, one after the other, of code characters only. A local code opens with
-    a word of five digits. True when the words hold either (it may still be no code: ``_find_code`` decides).
+    words of 4 and 6, 7 and 3, or 4, 3 and 3, one after the other, of code characters only (``_code_shape``): the
+    first opening as a code does, and none but the last holding an ``a``. A local code opens with a word of five
+    digits. True when the words hold either (it may still be no code: ``_find_code`` decides).
     """
-    before = last = 0  # the code lengths of the two words before
+    before = last = 0  # the code shapes of the two words before
     for chunk in chunks:
         if chunk.local_code:
             return True
-        for length in (chunk.code_length,) if chunk.single else chunk.code_lengths:
-            if length == 10 or (last == 4 and length == 6) or (last == 7 and length == 3) or (
-                    before == 4 and last == 3 and length == 3):
+        for shape in (chunk.code_length,) if chunk.single else chunk.code_lengths:
+            length = shape & _CODE_LENGTH_BITS
+            if (length == 10 and shape & _CODE_OPENS) or (last == _CODE_FIRST_GROUP and length == 6) or (
+                    last == _CODE_FIRST_TWO and length == 3) or (
+                    before == _CODE_FIRST_GROUP and last & ~_CODE_OPENS == _CODE_MIDDLE_GROUP and length == 3):
                 return True
-            before, last = last, length
+            before, last = last, shape
     return False
 
 
@@ -1656,27 +1690,22 @@ def _check_character_fits(written: str) -> bool:
     """True when a full code's last character is the check character of the others (``codec.check_character``,
     plain Python): a necessary condition, false for 30 in 31 pairs of words that merely look like a code
     ("Binh Thanh Hoa"), which then skip the codec's NumPy decode. The codec stays the judge of the rest."""
-    from vpostcode.codec import FULL_LENGTH, check_character
-
     compact = written.translate(_CODE_COMPACT).upper()
-    if len(compact) != FULL_LENGTH:
-        return False
+    if len(compact) != codec.FULL_LENGTH or compact[0] not in codec.FIRST_ALPHABET or not _CODE_DATA.issuperset(
+            compact[1:-1]):
+        return False  # not worth the codec's exception
     try:
-        return check_character(compact[:-1]) == compact[-1]
+        return codec.check_character(compact[:-1]) == compact[-1]
     except VpostcodeError:
         return False
 
 
 def _locate_code(code: str) -> tuple[str, float, float] | None:
-    """(normalised code, lat, lon) of a valid full address code, or None (codec missing or code invalid)."""
+    """(normalised code, lat, lon) of a valid full address code, or None."""
     try:
-        from vpostcode.codec import decode, is_valid
-    except ImportError:
-        return None
-    try:
-        if not is_valid(code):
+        if not codec.is_valid(code):
             return None
-        area = decode(code)
+        area = codec.decode(code)
     except (VpostcodeError, ValueError, TypeError):
         return None
     return area.code, float(area.lat), float(area.lon)
@@ -1685,14 +1714,11 @@ def _locate_code(code: str) -> tuple[str, float, float] | None:
 def _code_point(code: str) -> tuple[str, float, float]:
     """The location of an address code given as a parameter: full, or local (``PPPPP-XXXX``, recovered first)."""
     text = code.strip()
-    try:
-        from vpostcode.codec import decode
-        from vpostcode.localcode import recover
-    except ImportError as missing:  # pragma: no cover - both ship with vpostcode
-        raise InvalidInputError("address codes cannot be read by this installation", parameter="code") from missing
     if _LOCAL_CODE.fullmatch(text):
+        from vpostcode.localcode import recover  # imported when first needed: it loads the gazetteer's postcodes
+
         text = recover(text)
-    area = decode(text)
+    area = codec.decode(text)
     return area.code, float(area.lat), float(area.lon)
 
 
@@ -2220,7 +2246,7 @@ def _lookalikes(index: AddressIndex, analysis: _Analysis, limit: int = 3) -> lis
     if top is None or top.province is None or not words:
         return []
     rows: list[int] = []
-    query = index.key(words)
+    query = index.query_key(words)
     for code in dict.fromkeys(u.new_province for u in top.province_units):
         choices = index.fuzzy_province.get(code)
         if choices is None:
@@ -2235,10 +2261,8 @@ def _lookalikes(index: AddressIndex, analysis: _Analysis, limit: int = 3) -> lis
 def _display_code(code: str) -> str:
     """The grouped display form of a full code (``XXXX-XXX-XXX``), or the code as it is."""
     try:
-        from vpostcode.codec import format_code
-
-        return format_code(code)
-    except (ImportError, VpostcodeError):
+        return codec.format_code(code)
+    except VpostcodeError:
         return code
 
 
@@ -2248,13 +2272,7 @@ def _code_component(code: str | None, analysis: _Analysis) -> tuple[dict[str, An
         try:
             full, _lat, _lon = _code_point(str(code))
         except VpostcodeError as error:
-            suggested: list[str] = []
-            try:
-                from vpostcode.codec import suggest
-
-                suggested = suggest(str(code))
-            except (ImportError, VpostcodeError):
-                pass
+            suggested = codec.suggest(str(code))  # never raises: an unreadable code has no neighbours
             component = _component(str(code), "unknown")
             component["message"] = error.message
             return component, None, suggested

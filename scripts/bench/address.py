@@ -5,10 +5,11 @@ addresses (the 3,321 communes, cycled, as ``"<commune>, <province>"``), 10,000 l
 the 10,040 wards as ``"<ward>, <district>, <province>"``) and 300 Vietnam Post office addresses, each in every
 variant (exact, no diacritics, abbreviated, nicknames, no commas, other tone-mark placement, with house and street,
 one typo, all mixed). For each system it reports throughput (single thread, CPU time of the calls, the two taking
-turns so that a busy machine slows both alike) and commune-level accuracy (the top answer is one of the right
-2025 communes: for a legacy ward that the reform split, any of the communes it went into), overall and per
-variant; for vpostcode also whether *all* the communes of a split ward come back, and the p50/p99 latency of
-``validate()``.
+turns so that a busy machine slows both alike; per form of address, and as CPU time per address per variant, which
+is noisier: a group of 300 office addresses takes vpostcode less than one turn) and commune-level accuracy (the
+top answer is one of the right 2025 communes: for a legacy ward that the reform split, any of the communes it went
+into), overall and per variant; for vpostcode also whether *all* the communes of a split ward come back, and the
+p50/p99 latency of ``validate()``.
 
 vietnamadminunits is called as documented: ``parse_address(text)`` (mode FROM_2025) for new-form addresses and
 ``convert_address(text)`` (63 → 34 provinces) for legacy ones; its ``ward_code`` is its answer.

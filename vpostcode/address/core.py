@@ -740,7 +740,7 @@ class _Chunk:
     sends the whole text to the word-by-word reader.
     """
 
-    __slots__ = ("accent", "accent_keys", "all_plain", "breaks", "code_length", "code_lengths", "folded", "glued",
+    __slots__ = ("accent", "accent_keys", "all_plain", "breaks", "code_shape", "code_shapes", "folded", "glued",
                  "key", "keys", "local_code", "plain", "seg", "single", "spans")
 
     def __init__(self, piece: str, variants: dict[str, str], glued_prefixes: frozenset[str]) -> None:
@@ -755,7 +755,7 @@ class _Chunk:
         self.spans: list[tuple[int, int]] = []
         # for _may_hold_code: each word's shape as a group of an address code (``_code_shape``); and whether a
         # word is the five digits that open a local code
-        self.code_lengths: list[int] = []
+        self.code_shapes: list[int] = []
         self.local_code = False
         self.breaks = 0
         if folded.isalnum():  # one word, no separator: most pieces
@@ -776,7 +776,7 @@ class _Chunk:
         self.single = len(self.keys) == 1 and self.seg[0] == 0
         self.key = self.keys[0] if self.single else ""
         self.accent = self.accent_keys[0] if self.single else ""
-        self.code_length = self.code_lengths[0] if self.single else 0
+        self.code_shape = self.code_shapes[0] if self.single else 0
 
     def _word(self, word: str, low: str, start: int, end: int, variants: dict[str, str]) -> None:
         self.keys.append(variants.get(word, word))
@@ -784,7 +784,7 @@ class _Chunk:
         self.plain.append(word == low)
         self.seg.append(self.breaks)
         self.spans.append((start, end))
-        self.code_lengths.append(_code_shape(low))
+        self.code_shapes.append(_code_shape(low))
         self.local_code = self.local_code or (len(word) == 5 and word.isdigit())
 
 
@@ -1660,7 +1660,9 @@ def _find_code(text: str) -> _CodeInText | None:
 
 
 _CODE_DATA = frozenset(codec.ALPHABET)
-_CODE_COMPACT = str.maketrans({"O": "0", "I": "1", "L": "1", "o": "0", "i": "1", "l": "1", " ": None, "-": None})
+_CODE_COMPACT = str.maketrans({**{typed: meant for typed, meant in codec.CONFUSABLES.items()},
+                               **{typed.lower(): meant for typed, meant in codec.CONFUSABLES.items()},
+                               " ": None, "-": None})  # the codec's reading of confusables, and no separators
 
 
 def _may_hold_code(chunks: list[_Chunk]) -> bool:
@@ -1676,7 +1678,7 @@ def _may_hold_code(chunks: list[_Chunk]) -> bool:
     for chunk in chunks:
         if chunk.local_code:
             return True
-        for shape in (chunk.code_length,) if chunk.single else chunk.code_lengths:
+        for shape in (chunk.code_shape,) if chunk.single else chunk.code_shapes:
             length = shape & _CODE_LENGTH_BITS
             if (length == 10 and shape & _CODE_OPENS) or (last == _CODE_FIRST_GROUP and length == 6) or (
                     last == _CODE_FIRST_TWO and length == 3) or (
